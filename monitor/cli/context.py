@@ -1,0 +1,76 @@
+"""What every command shares: the config, the database, and how to print (rich, CJK-aware)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+
+@dataclass
+class App:
+    db: str | None = None
+    config_path: str | None = None
+    verbose: int = 0
+    quiet: bool = False
+    _config: object = field(default=None, repr=False)
+    _store: object = field(default=None, repr=False)
+
+    @property
+    def config(self):
+        if self._config is None:
+            from ..config import load
+
+            self._config = load(self.config_path)
+        return self._config
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.db) if self.db else self.config.db_path
+
+    @property
+    def store(self):
+        if self._store is None:
+            from ..store import Store
+
+            self._store = Store.open(self.db_path, busy_timeout_ms=self.config.busy_timeout_ms)
+        return self._store
+
+    def existing_store(self):
+        """The store, refusing to create a database where none exists yet."""
+        if self._store is None and self.db != ":memory:" and not self.db_path.exists():
+            from ..errors import UsageError
+
+            raise UsageError(f"no database at {self.db_path}; run `monitor init` first (or pass --db)")
+        return self.store
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def echo_json(data) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def table(title: str | None, columns: list[str], rows: list[list], *, stderr: bool = False) -> None:
+    """A rich table; rich measures CJK characters as two cells, so Chinese columns align."""
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        # Text(), not str: people's input must never be read as rich markup
+        t.add_row(*[Text("" if v is None else str(v)) for v in r])
+    console(stderr).print(t)

@@ -1,0 +1,78 @@
+"""`monitor init` and `monitor townships ...`: the database and the district's townships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .context import App, echo_json, pass_app, table
+
+
+@click.command("init")
+@click.option("--townships", "townships", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Township boundaries to load (default: [district] townships in config.toml).")
+@click.option("--crs", type=click.Choice(["gcj02"]), help="The file's coordinates are GCJ-02 (phone map apps).")
+@pass_app
+def init(app: App, townships: Path | None, crs: str | None):
+    """Create the database (or bring its schema up to date) and load the townships.
+
+    Safe to run again: the schema is migrated, and townships are loaded only when the
+    database has none yet or --townships is given.
+    """
+    from ..inventory import import_townships
+
+    store = app.store
+    if townships is None and store.count("townships"):
+        click.echo(f"{app.db_path}: up to date, {store.count('townships')} townships, "
+                   f"{store.count('facilities')} facilities")
+        return
+    path = townships or app.config.resolve(app.config.get("district", "townships"))
+    result = import_townships(store, path, crs=crs)
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"{app.db_path}: {result.count} townships from {path}")
+
+
+@click.group("townships")
+def townships():
+    """The district's townships (乡镇/街道): list them, or import official boundaries."""
+
+
+@townships.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", help='The coordinates\' CRS when the file does not say, or "gcj02" (phone map apps).')
+@pass_app
+def townships_import(app: App, file: Path, crs: str | None):
+    """Replace the township set with FILE (GeoJSON, Shapefile .shp/.zip, or GeoPackage).
+
+    The file needs a code column (12-digit division code) and a name column. It is
+    reprojected to WGS-84 from its own CRS (or --crs); invalid polygons are repaired and
+    reported, or the import is refused. The townships are replaced in one transaction and
+    every facility's township is derived again from its point.
+    """
+    from ..inventory import import_townships
+
+    result = import_townships(app.store, file, crs=crs)
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"imported {result.count} townships from {file}; facility townships re-derived")
+
+
+@townships.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@pass_app
+def townships_list(app: App, as_json: bool):
+    """List the townships with their codes, kinds and whether the boundary is approximate."""
+    rows = app.existing_store().township_summary()
+    if as_json:
+        echo_json(rows)
+        return
+    table("乡镇 Townships", ["代码 code", "名称 name", "类型 kind", "设施 facilities", "边界 boundary"],
+          [[r["code"], f"{r['name']} {r['name_en'] or ''}".strip(), r["kind"], r["facilities"],
+            "近似 approximate" if r["approximate"] else "official"] for r in rows])
+
+
+def register(main: click.Group) -> None:
+    main.add_command(init)
+    main.add_command(townships)

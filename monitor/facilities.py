@@ -1,0 +1,164 @@
+"""Facility records from files and from the command line: parse, validate, normalise.
+
+Validation is all-or-nothing: `validate_rows` checks every row and returns every problem,
+each naming the row; the caller imports nothing if there is any. Kinds, subtypes and statuses
+come from `kinds`; a point must fall inside one of the district's townships.
+This module stays light (no numpy/shapely at import) because `facility add` uses it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from datetime import date
+from pathlib import Path
+
+from . import kinds as K
+from .errors import DataError
+
+MAX_TEXT = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+TEXT_FIELDS = ("name", "responsible", "phone", "notes", "source")
+INT_FIELDS = ("households", "people")
+DATE_FIELDS = ("last_inspected", "due")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a CSV (with lon/lat columns) or GeoJSON (Point features) file, as strings."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; save it as UTF-8 (CSV UTF-8 in Excel)") from None
+    if path.suffix.lower() in (".geojson", ".json") or text.lstrip().startswith("{"):
+        return _geojson_rows(path, text)
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {"lon", "lat"} <= {f.strip() for f in reader.fieldnames}:
+        raise DataError(f"{path}: a CSV needs a header with at least name, kind, lon, lat columns")
+    return [{(k or "").strip(): v for k, v in row.items()} for row in reader]
+
+
+def _geojson_rows(path: Path, text: str) -> list[dict]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if doc.get("type") == "Feature":
+        features = [doc]
+    if not isinstance(features, list):
+        raise DataError(f"{path}: not a GeoJSON FeatureCollection of points")
+    rows = []
+    for feat in features:
+        props = dict(feat.get("properties") or {})
+        geom = feat.get("geometry") or {}
+        coords = geom.get("coordinates") if geom.get("type") == "Point" else None
+        props["lon"], props["lat"] = (coords[0], coords[1]) if coords and len(coords) >= 2 else ("", "")
+        if geom.get("type") not in (None, "Point"):
+            props["_geometry_error"] = f"geometry is a {geom.get('type')}, not a Point"
+        rows.append(props)
+    return rows
+
+
+def clean_text(value, field: str, *, required: bool = False) -> str | None:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        if required:
+            raise ValueError(f"{field} is empty")
+        return None
+    if _CONTROL.search(text):
+        raise ValueError(f"{field} contains control characters")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"{field} is longer than {MAX_TEXT} characters")
+    return text
+
+
+def parse_date_field(value, field: str) -> str | None:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        raise ValueError(f"{field} '{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def parse_coord(value, field: str, low: float, high: float) -> float:
+    try:
+        x = float(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"{field} '{value}' is not a number") from None
+    if not math.isfinite(x) or not low <= x <= high:
+        raise ValueError(f"{field} {value} is out of range ({low}..{high})")
+    return x
+
+
+def normalise(row: dict, *, crs: str | None = None) -> dict:
+    """One row to a facility record; ValueError naming the first problem."""
+    if row.get("_geometry_error"):
+        raise ValueError(row["_geometry_error"])
+    kind_text = clean_text(row.get("kind"), "kind", required=True)
+    try:
+        kind = K.kind(kind_text)
+    except KeyError:
+        raise ValueError(f"unknown kind '{kind_text}'; known: {', '.join(K.KINDS)}") from None
+    sub_text = clean_text(row.get("subtype"), "subtype", required=True)
+    try:
+        subtype = K.subtype_code(kind, sub_text)
+    except KeyError:
+        raise ValueError(f"unknown subtype '{sub_text}' for {kind.code}; known: {', '.join(kind.subtypes)}") from None
+    status_text = clean_text(row.get("status"), "status") or kind.initial
+    try:
+        status = K.status_code(kind, status_text)
+    except KeyError:
+        raise ValueError(f"unknown status '{status_text}' for {kind.code}; "
+                         f"known: {', '.join(kind.statuses)}") from None
+    severity = clean_text(row.get("severity"), "severity")
+    if severity and severity not in kind.severities:
+        found = [c for c, names in kind.severities.items() if severity in names]
+        if not found:
+            allowed = ", ".join(kind.severities) or "none for this kind"
+            raise ValueError(f"unknown severity '{severity}' for {kind.code}; known: {allowed}")
+        severity = found[0]
+    lon = parse_coord(row.get("lon"), "lon", -180, 180)
+    lat = parse_coord(row.get("lat"), "lat", -90, 90)
+    if crs == "gcj02":
+        from .gcj02 import gcj_to_wgs
+
+        lon, lat = gcj_to_wgs(lon, lat)
+    rec = {"kind": kind.code, "subtype": subtype, "status": status, "severity": severity, "lon": lon, "lat": lat}
+    for f in TEXT_FIELDS:
+        rec[f] = clean_text(row.get(f), f, required=(f == "name"))
+    for f in INT_FIELDS:
+        v = str(row.get(f) or "").strip()
+        if v:
+            if not re.fullmatch(r"\d{1,9}", v):
+                raise ValueError(f"{f} '{v}' is not a whole number >= 0")
+            rec[f] = int(v)
+        else:
+            rec[f] = 0
+    for f in DATE_FIELDS:
+        rec[f] = parse_date_field(row.get(f), f)
+    b = str(row.get("blocks_heating") or "").strip().lower()
+    if b not in ("", "0", "1", "true", "false", "yes", "no", "是", "否"):
+        raise ValueError(f"blocks_heating '{b}' must be 0 or 1")
+    rec["blocks_heating"] = int(b in ("1", "true", "yes", "是"))
+    return rec
+
+
+def validate_rows(rows: list[dict], *, crs: str | None = None, first_row: int = 2) -> tuple[list[dict], list[str]]:
+    """Normalise every row; the problems, each naming its row (CSV rows count from the header as 1)."""
+    good, problems = [], []
+    for n, row in enumerate(rows, start=first_row):
+        try:
+            good.append(normalise(row, crs=crs))
+        except ValueError as e:
+            label = f"row {n}" + (f" ({str(row.get('name')).strip()[:40]})" if row.get("name") else "")
+            problems.append(f"{label}: {e}")
+    return good, problems

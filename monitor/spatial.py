@@ -1,0 +1,80 @@
+"""Vectorised geometry: which points lie in which areas, and what area a warning covers.
+
+Points are whole numpy arrays of longitudes and latitudes (WGS-84); each test is one
+`shapely.contains_xy` call over the points inside the area's bounding box, never a Python
+loop per point. Warned areas come as polygons, circles and division codes; a division code
+covers every township whose code it prefixes (110000000000, Beijing, covers 110116107000).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def points_in(geom, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Boolean mask of the points inside (or on the boundary of) `geom`.
+
+    >>> import shapely, numpy as np
+    >>> points_in(shapely.box(0, 0, 1, 1), np.array([0.5, 2.0]), np.array([0.5, 0.5])).tolist()
+    [True, False]
+    """
+    mask = np.zeros(len(lon), dtype=bool)
+    if geom is None or geom.is_empty or len(lon) == 0:
+        return mask
+    minx, miny, maxx, maxy = geom.bounds
+    cand = np.flatnonzero((lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy))
+    if len(cand):
+        shapely.prepare(geom)
+        mask[cand] = shapely.intersects_xy(geom, lon[cand], lat[cand])
+    return mask
+
+
+def circle(lon: float, lat: float, radius_km: float, segments: int = 72):
+    """A circle of `radius_km` around a point, as a lon/lat polygon (local equirectangular)."""
+    theta = np.linspace(0, 2 * math.pi, segments, endpoint=False)
+    dlat = math.degrees(radius_km / EARTH_RADIUS_KM)
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    return shapely.Polygon(np.column_stack([lon + dlon * np.cos(theta), lat + dlat * np.sin(theta)]))
+
+
+def area_geometry(polygons: list | None, circles: list | None):
+    """The union of a warning's polygons (rings of (lon, lat)) and circles ((lon, lat, km)); None if neither."""
+    parts = []
+    for ring in polygons or []:
+        if len(ring) >= 3:
+            poly = shapely.Polygon(ring)
+            parts.append(poly if poly.is_valid else shapely.make_valid(poly))
+    parts += [circle(*c) for c in circles or [] if c[2] > 0]
+    if not parts:
+        return None
+    return shapely.union_all(parts)
+
+
+def code_prefix(code: str) -> str:
+    """The significant prefix of a 12-digit division code (province 2, city 4, county 6, township 9)."""
+    code = code.strip()
+    for n in (2, 4, 6, 9):
+        if code[n:].strip("0") == "":
+            return code[:n]
+    return code[:9]  # a village code stands for its township
+
+
+def covered_townships(division_codes: list[str] | None, township_codes: list[str]) -> set[str]:
+    prefixes = [code_prefix(c) for c in division_codes or [] if c and c.isdigit()]
+    return {t for t in township_codes if any(t.startswith(p) for p in prefixes)}
+
+
+def township_of(lon: np.ndarray, lat: np.ndarray, townships: list[tuple[str, object]]) -> np.ndarray:
+    """Each point's township code (object array, None outside all); a border point goes to the first."""
+    out = np.full(len(lon), None, dtype=object)
+    free = np.ones(len(lon), dtype=bool)
+    for code, geom in townships:
+        hit = points_in(geom, lon, lat) & free
+        out[hit] = code
+        free &= ~hit
+    return out

@@ -1,0 +1,402 @@
+"""The SQLite store: the only module that speaks SQL.
+
+One file is the system of record. Every connection runs in WAL mode with foreign keys on,
+`synchronous=FULL` and a busy timeout; every write is one `BEGIN IMMEDIATE` transaction
+(`with store.write():`), so concurrent writers queue instead of failing with "database is
+locked", and a killed process loses nothing that was committed.
+
+The connection is plain `sqlite3` so that the field CLI's one-row update starts fast;
+sqlite-utils (which imports pandas when it is installed) is loaded only for schema migrations
+and bulk work, through `Store.db`.
+
+Schema changes are migrations (`MIGRATIONS`), applied in order and recorded in
+`PRAGMA user_version`. `status_history` is append-only: triggers refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError, UsageError
+
+FACILITY_COLUMNS = (
+    "kind", "subtype", "name", "lon", "lat", "township", "status", "severity",
+    "responsible", "phone", "households", "people", "last_inspected", "due", "notes",
+    "blocks_heating", "source", "created", "updated",
+)
+
+ALERT_COLUMNS = (
+    "source", "format", "sender", "identifier", "sent", "msg_type", "status", "scope", "event",
+    "hazard", "colour", "cma_type", "severity", "urgency", "certainty", "onset", "effective",
+    "expires", "ends", "headline", "headline_en", "event_en", "sender_name", "description", "instruction", "language", "area_desc",
+    "area", "division_codes", "refs", "raw", "warnings", "received",
+)
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+def _m1_initial(db) -> None:
+    """The tables of DESIGN.md."""
+    db["townships"].create(
+        {
+            "code": str, "name": str, "name_en": str, "kind": str, "geometry": bytes,
+            "minx": float, "miny": float, "maxx": float, "maxy": float,
+            "lon": float, "lat": float, "approximate": int, "source": str,
+        },
+        pk="code", not_null={"name", "geometry"},
+    )
+    db["facilities"].create(
+        {
+            "id": int, "kind": str, "subtype": str, "name": str, "lon": float, "lat": float,
+            "township": str, "status": str, "severity": str, "responsible": str, "phone": str,
+            "households": int, "people": int, "last_inspected": str, "due": str, "notes": str,
+            "blocks_heating": int, "source": str, "created": str, "updated": str,
+        },
+        pk="id", not_null={"kind", "subtype", "name", "lon", "lat", "status", "created", "updated"},
+        defaults={"blocks_heating": 0, "households": 0, "people": 0},
+    )
+    db.execute(
+        "CREATE TABLE status_history ("
+        " id INTEGER PRIMARY KEY,"
+        " facility_id INTEGER NOT NULL REFERENCES facilities(id),"
+        " at TEXT NOT NULL, by TEXT NOT NULL,"
+        " old_status TEXT, new_status TEXT NOT NULL, note TEXT,"
+        " inspected TEXT, due TEXT,"
+        " undoes INTEGER REFERENCES status_history(id))"
+    )
+    db.execute(
+        "CREATE TRIGGER status_history_no_update BEFORE UPDATE ON status_history "
+        "BEGIN SELECT RAISE(ABORT, 'status_history is append-only: rows cannot be changed'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER status_history_no_delete BEFORE DELETE ON status_history "
+        "BEGIN SELECT RAISE(ABORT, 'status_history is append-only: rows cannot be deleted'); END"
+    )
+    db["alerts"].create(
+        {
+            "id": int, **{c: str for c in ALERT_COLUMNS},
+            "state": str, "superseded_by": int,
+        },
+        pk="id", not_null={"source", "sender", "identifier", "sent", "raw", "state"},
+        defaults={"state": "active"},
+        foreign_keys=[("superseded_by", "alerts", "id")],
+    )
+    db.execute("CREATE UNIQUE INDEX alerts_key ON alerts(sender, identifier, sent)")
+    db.execute("CREATE INDEX alerts_identifier ON alerts(identifier)")
+    db["fetch_log"].create(
+        {
+            "id": int, "source": str, "started": str, "finished": str, "ok": int,
+            "http_status": int, "etag": str, "last_modified": str,
+            "new": int, "updated": int, "cancelled": int, "error": str,
+        },
+        pk="id", not_null={"source", "started"},
+    )
+    db.execute("CREATE INDEX fetch_log_source ON fetch_log(source, started)")
+    db["follow_ups"].create(
+        {
+            "id": int, "facility_id": int, "township": str, "rule": str, "priority": str,
+            "reason": str, "reason_en": str, "causes": str, "since": str, "last_seen": str,
+            "closed": str,
+        },
+        pk="id", not_null={"rule", "priority", "reason", "since"},
+        foreign_keys=[("facility_id", "facilities", "id"), ("township", "townships", "code")],
+    )
+    db.execute("CREATE INDEX follow_ups_open ON follow_ups(closed, priority)")
+    db.execute("CREATE INDEX facilities_township ON facilities(township)")
+    db.execute("CREATE INDEX status_history_facility ON status_history(facility_id, id)")
+
+
+MIGRATIONS = (_m1_initial,)
+
+
+# --- the store ------------------------------------------------------------------------------
+
+class Store:
+    """A connection to one monitor database.
+
+    >>> s = Store.open(":memory:")
+    >>> s.count("townships")
+    0
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: str):
+        self.conn = conn
+        self.path = path
+        self._db = None
+
+    @classmethod
+    def open(cls, path: str | Path, *, busy_timeout_ms: int = 30_000, migrate: bool = True) -> "Store":
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as e:
+            raise DataError(f"{path}: not a monitor database ({e}); pass another --db") from None
+        store = cls(conn, path)
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @property
+    def db(self):
+        """sqlite-utils view of the same connection (imported on first use: it is slow to import)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn, execute_plugins=False)
+        return self._db
+
+    @property
+    def version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        if self.version >= len(MIGRATIONS):
+            return
+        with self.write():
+            # re-read inside the write lock: another process may have migrated meanwhile
+            for number, step in enumerate(MIGRATIONS, start=1):
+                if self.version < number:
+                    step(self.db)
+                    self.conn.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def write(self) -> Iterator["Store"]:
+        """One write transaction, taken with BEGIN IMMEDIATE (nested calls join the outer one)."""
+        if self.conn.in_transaction:
+            yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def count(self, table: str, where: str = "", params: Sequence = ()) -> int:
+        sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+        return self.conn.execute(sql, params).fetchone()[0]
+
+    # --- townships ---------------------------------------------------------------------------
+
+    def townships(self, *, with_geometry: bool = True) -> list[dict]:
+        cols = "*" if with_geometry else "code, name, name_en, kind, minx, miny, maxx, maxy, lon, lat, approximate, source"
+        return [dict(r) for r in self.conn.execute(f"SELECT {cols} FROM townships ORDER BY code")]
+
+    def replace_townships(self, rows: Iterable[dict]) -> int:
+        """Replace the whole township set (call inside `write()` with the facility re-derivation)."""
+        self.conn.execute("UPDATE facilities SET township = NULL")
+        self.conn.execute("UPDATE follow_ups SET township = NULL WHERE township IS NOT NULL")
+        self.conn.execute("DELETE FROM townships")
+        cols = ("code", "name", "name_en", "kind", "geometry", "minx", "miny", "maxx", "maxy",
+                "lon", "lat", "approximate", "source")
+        rows = list(rows)
+        self.conn.executemany(
+            f"INSERT INTO townships ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [tuple(r.get(c) for c in cols) for r in rows],
+        )
+        return len(rows)
+
+    def township_summary(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT t.code, t.name, t.name_en, t.kind, t.approximate, t.source, count(f.id) AS facilities"
+            " FROM townships t LEFT JOIN facilities f ON f.township = t.code GROUP BY t.code ORDER BY t.code")
+        return [dict(r) for r in rows]
+
+    def township_lookup(self, text: str) -> dict:
+        """A township by code, name or a unique part of its name."""
+        rows = self.conn.execute(
+            "SELECT code, name, name_en FROM townships WHERE code = ? OR name = ? OR name_en = ?",
+            (text, text, text),
+        ).fetchall()
+        if not rows:
+            rows = self.conn.execute(
+                "SELECT code, name, name_en FROM townships WHERE instr(name, ?) > 0", (text,)
+            ).fetchall()
+        if len(rows) == 1:
+            return dict(rows[0])
+        if not rows:
+            raise UsageError(f"no township '{text}'; `monitor townships list` shows them")
+        names = ", ".join(r["name"] for r in rows)
+        raise UsageError(f"township '{text}' is ambiguous: {names}")
+
+    # --- facilities --------------------------------------------------------------------------
+
+    def insert_facilities(self, rows: Sequence[dict], *, at: str, by: str, note: str) -> list[int]:
+        """Insert facilities and one history row each recording their initial status."""
+        cols = FACILITY_COLUMNS
+        sql = f"INSERT INTO facilities ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        ids = []
+        cur = self.conn.cursor()
+        for r in rows:
+            r = {**r, "created": at, "updated": at}
+            cur.execute(sql, tuple(r.get(c) for c in cols))
+            ids.append(cur.lastrowid)
+        cur.executemany(
+            "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due)"
+            " VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
+            [(i, at, by, r["status"], note, r.get("last_inspected"), r.get("due")) for i, r in zip(ids, rows)],
+        )
+        return ids
+
+    def facility(self, facility_id: int) -> dict | None:
+        row = self.conn.execute("SELECT * FROM facilities WHERE id = ?", (facility_id,)).fetchone()
+        return dict(row) if row else None
+
+    def facilities(self, *, where: str = "", params: Sequence = (), order: str = "id") -> list[dict]:
+        sql = "SELECT f.*, t.name AS township_name FROM facilities f LEFT JOIN townships t ON t.code = f.township"
+        if where:
+            sql += f" WHERE {where}"
+        return [dict(r) for r in self.conn.execute(sql + f" ORDER BY {order}", params)]
+
+    def facility_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.conn.execute("SELECT kind, count(*) FROM facilities GROUP BY kind")}
+
+    def facility_columns(self, columns: Sequence[str]) -> dict[str, list]:
+        """Whole columns of the facilities table, for vectorised evaluation."""
+        rows = self.conn.execute(f"SELECT {', '.join(columns)} FROM facilities ORDER BY id").fetchall()
+        return {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+
+    def set_facility_townships(self, pairs: Iterable[tuple[str | None, int]]) -> None:
+        self.conn.executemany("UPDATE facilities SET township = ? WHERE id = ?", pairs)
+
+    def history(self, facility_id: int, limit: int | None = None) -> list[dict]:
+        sql = "SELECT * FROM status_history WHERE facility_id = ? ORDER BY id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [dict(r) for r in self.conn.execute(sql, (facility_id,))]
+
+    def recent_history(self, per_facility: int) -> dict[int, list[dict]]:
+        rows = self.conn.execute(
+            "SELECT * FROM (SELECT h.*, row_number() OVER (PARTITION BY facility_id ORDER BY id DESC) AS n"
+            " FROM status_history h) WHERE n <= ? ORDER BY facility_id, id DESC",
+            (per_facility,),
+        )
+        out: dict[int, list[dict]] = {}
+        for r in rows:
+            out.setdefault(r["facility_id"], []).append(dict(r))
+        return out
+
+    # --- alerts ------------------------------------------------------------------------------
+
+    def find_alert(self, sender: str, identifier: str, sent: str | None = None) -> list[dict]:
+        if sent:
+            rows = self.conn.execute(
+                "SELECT * FROM alerts WHERE sender = ? AND identifier = ? AND sent = ?", (sender, identifier, sent))
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM alerts WHERE identifier = ? AND (sender = ? OR ? = '') ORDER BY sent",
+                (identifier, sender, sender or ""))
+        return [dict(r) for r in rows]
+
+    def insert_alert(self, row: dict) -> int | None:
+        """Insert one alert; None when (sender, identifier, sent) is already stored."""
+        cols = ALERT_COLUMNS
+        values = [json.dumps(row[c], ensure_ascii=False) if isinstance(row.get(c), (list, dict)) else row.get(c)
+                  for c in cols]
+        cur = self.conn.execute(
+            f"INSERT OR IGNORE INTO alerts ({', '.join(cols)}, state) VALUES ({', '.join('?' * len(cols))}, 'active')",
+            values,
+        )
+        return cur.lastrowid if cur.rowcount else None
+
+    def supersede_alert(self, alert_id: int, by_id: int, state: str) -> bool:
+        cur = self.conn.execute(
+            "UPDATE alerts SET state = ?, superseded_by = ? WHERE id = ? AND state = 'active'",
+            (state, by_id, alert_id),
+        )
+        return cur.rowcount > 0
+
+    def alerts(self, *, where: str = "", params: Sequence = (), order: str = "sent DESC, id DESC") -> list[dict]:
+        sql = "SELECT * FROM alerts" + (f" WHERE {where}" if where else "") + f" ORDER BY {order}"
+        return [_decode_alert(dict(r)) for r in self.conn.execute(sql, params)]
+
+    def alert(self, alert_id: int) -> dict | None:
+        row = self.conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return _decode_alert(dict(row)) if row else None
+
+    # --- fetch log ---------------------------------------------------------------------------
+
+    def log_fetch(self, row: dict) -> int:
+        cols = [c for c in row if c != "id"]
+        cur = self.conn.execute(
+            f"INSERT INTO fetch_log ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [row[c] for c in cols],
+        )
+        return cur.lastrowid
+
+    def last_fetch(self, source: str, *, ok: bool | None = None) -> dict | None:
+        sql = "SELECT * FROM fetch_log WHERE source = ?"
+        params: list[Any] = [source]
+        if ok is not None:
+            sql += " AND ok = ?"
+            params.append(int(ok))
+        row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
+        return dict(row) if row else None
+
+    # --- follow-ups --------------------------------------------------------------------------
+
+    def open_follow_ups(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT u.*, f.name, f.kind, f.subtype, f.status, f.households, f.lon, f.lat, f.responsible,"
+            " coalesce(u.township, f.township) AS township_code, t.name AS township_name"
+            " FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
+            " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)"
+            " WHERE u.closed IS NULL"
+            " ORDER BY u.priority, coalesce(f.households, 0) DESC, u.id"
+        )
+        return [{**dict(r), "causes": json.loads(r["causes"] or "[]")} for r in rows]
+
+    def sync_follow_ups(self, current: Sequence[dict], *, at: str) -> dict[str, int]:
+        """Make the open follow-ups equal `current`: keep `since` of those that persist,
+        open new ones, close (not delete) the ones that went away. Call inside `write()`."""
+        open_rows = {
+            (r["facility_id"], r["township"], r["rule"]): r["id"]
+            for r in self.conn.execute("SELECT id, facility_id, township, rule FROM follow_ups WHERE closed IS NULL")
+        }
+        seen = set()
+        new = kept = 0
+        for f in current:
+            key = (f.get("facility_id"), f.get("township"), f["rule"])
+            causes = json.dumps(f.get("causes", []), ensure_ascii=False)
+            if key in open_rows:
+                seen.add(key)
+                kept += 1
+                self.conn.execute(
+                    "UPDATE follow_ups SET priority = ?, reason = ?, reason_en = ?, causes = ?, last_seen = ?"
+                    " WHERE id = ?",
+                    (f["priority"], f["reason"], f.get("reason_en"), causes, at, open_rows[key]),
+                )
+            else:
+                new += 1
+                self.conn.execute(
+                    "INSERT INTO follow_ups (facility_id, township, rule, priority, reason, reason_en, causes,"
+                    " since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (key[0], key[1], key[2], f["priority"], f["reason"], f.get("reason_en"), causes, at, at),
+                )
+        gone = [open_rows[k] for k in open_rows.keys() - seen]
+        self.conn.executemany("UPDATE follow_ups SET closed = ? WHERE id = ?", [(at, i) for i in gone])
+        return {"new": new, "kept": kept, "closed": len(gone)}
+
+
+def _decode_alert(row: dict) -> dict:
+    for c in ("area", "division_codes", "refs", "warnings"):
+        if row.get(c):
+            row[c] = json.loads(row[c])
+    return row

@@ -1,0 +1,71 @@
+"""Shared fixtures: the real CLI, real SQLite files under tmp_path, the shipped data."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+CONFIG = REPO / "config.toml"
+DEMO_AS_OF = "2021-10-10T09:00:00+08:00"
+
+
+class Cli:
+    """Runs the real `monitor` command (in process, through click) against one database."""
+
+    def __init__(self, db: Path, config: Path = CONFIG):
+        self.db = db
+        self.config = config
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, as_of: str | None = None, ok: bool = True, input: str | None = None):
+        from monitor.cli import main
+
+        argv = ["--db", str(self.db), "--config", str(self.config)]
+        if as_of:
+            argv += ["--as-of", as_of]
+        env = {k: None for k in ("MONITOR_NOW", "MONITOR_DB", "MONITOR_CONFIG")}
+        result = self.runner.invoke(main, argv + list(args), env=env, input=input, catch_exceptions=False)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"monitor {' '.join(args)} exited {result.exit_code}:\n{result.output}")
+        return result
+
+
+@pytest.fixture
+def cli(tmp_path) -> Cli:
+    return Cli(tmp_path / "monitor.db")
+
+
+@pytest.fixture
+def district(cli) -> Cli:
+    """A database with the shipped Huairou townships."""
+    cli("init")
+    return cli
+
+
+@pytest.fixture
+def sample(district) -> Cli:
+    """... and the sample facilities."""
+    district("facility", "import", str(REPO / "geodata" / "sample_facilities.csv"), as_of=DEMO_AS_OF)
+    return district
+
+
+def sample_rows() -> list[dict]:
+    with open(REPO / "geodata" / "sample_facilities.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def table_dump(db: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, to show that nothing changed."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+    finally:
+        conn.close()

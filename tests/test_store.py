@@ -1,0 +1,81 @@
+"""The store: pragmas, migrations, BEGIN IMMEDIATE writes, the append-only history."""
+
+import sqlite3
+
+import pytest
+
+from monitor.store import MIGRATIONS, Store
+
+
+def test_connection_settings(tmp_path):
+    s = Store.open(tmp_path / "m.db", busy_timeout_ms=12_345)
+    c = s.conn
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert c.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert c.execute("PRAGMA busy_timeout").fetchone()[0] == 12_345
+
+
+def test_migrations_create_the_tables_once(tmp_path):
+    path = tmp_path / "m.db"
+    Store.open(path).close()
+    s = Store.open(path)  # a second open migrates nothing and fails nothing
+    assert s.version == len(MIGRATIONS)
+    tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"townships", "facilities", "status_history", "alerts", "fetch_log", "follow_ups"} <= tables
+
+
+def test_write_takes_the_write_lock_at_begin(tmp_path):
+    path = tmp_path / "m.db"
+    a = Store.open(path)
+    b = sqlite3.connect(path, timeout=0, isolation_level=None)
+    with a.write():
+        # BEGIN IMMEDIATE holds the write lock from the start, before any write statement
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            b.execute("BEGIN IMMEDIATE")
+    b.execute("BEGIN IMMEDIATE")
+    b.execute("ROLLBACK")
+
+
+def test_failed_write_rolls_back(tmp_path):
+    s = Store.open(tmp_path / "m.db")
+    with pytest.raises(RuntimeError):
+        with s.write():
+            s.log_fetch({"source": "x", "started": "2021-01-01T00:00:00Z", "ok": 1})
+            raise RuntimeError("boom")
+    assert s.count("fetch_log") == 0
+
+
+def test_history_cannot_be_updated_or_deleted(sample):
+    conn = sqlite3.connect(sample.db)
+    n = conn.execute("SELECT count(*) FROM status_history").fetchone()[0]
+    assert n == conn.execute("SELECT count(*) FROM facilities").fetchone()[0] > 0
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE status_history SET note = 'rewritten' WHERE id = 1")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM status_history WHERE id = 1")
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM status_history").fetchone()[0] == n
+    assert conn.execute("SELECT note FROM status_history WHERE id = 1").fetchone()[0] != "rewritten"
+    # and a facility with history cannot be deleted out from under it
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("DELETE FROM facilities WHERE id = 1")
+
+
+def test_follow_ups_keep_since_and_close(tmp_path):
+    s = Store.open(tmp_path / "m.db")
+    with s.write():
+        s.replace_townships([{"code": "1", "name": "t", "geometry": b"x"}])
+        ids = s.insert_facilities(
+            [{"kind": "fire", "subtype": "old_wiring", "name": n, "lon": 1, "lat": 1, "status": "open"}
+             for n in ("a", "b")], at="2021-01-01T00:00:00Z", by="t", note="")
+    first = [{"facility_id": i, "rule": "r", "priority": "P2", "reason": "x"} for i in ids]
+    with s.write():
+        assert s.sync_follow_ups(first, at="2021-01-01T00:00:00Z") == {"new": 2, "kept": 0, "closed": 0}
+    with s.write():
+        assert s.sync_follow_ups(first[:1], at="2021-01-02T00:00:00Z") == {"new": 0, "kept": 1, "closed": 1}
+    open_ = s.open_follow_ups()
+    assert [(r["facility_id"], r["since"]) for r in open_] == [(ids[0], "2021-01-01T00:00:00Z")]
+    closed = s.conn.execute("SELECT facility_id, closed FROM follow_ups WHERE closed IS NOT NULL").fetchall()
+    assert [tuple(r) for r in closed] == [(ids[1], "2021-01-02T00:00:00Z")]
