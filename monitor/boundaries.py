@@ -5,8 +5,6 @@ dicts in WGS-84, for `monitor townships import FILE [--crs gcj02]`. It is strict
 cannot use stops the import with one line naming the feature and what to do, and a geometry it
 could repair is repaired and reported in the returned warnings.
 
-`township_of` and `outline_contains` are vectorised point-in-polygon tests over numpy arrays.
-
 geopandas, pyogrio, shapely and numpy are imported inside the functions: the field CLI imports
 this module without paying for them.
 """
@@ -86,9 +84,9 @@ def read_townships(path: str | os.PathLike, crs: str | None = None) -> Townships
                             f"(the 9- or 12-digit GB/T 2260 code)")
         if code in seen:
             raise DataError(f"{where}: code {code} is used again (first by feature {seen[code]}); "
-                            f"each township needs its own code — merge the parts into one feature")
+                            f"each township needs its own code: correct it, or merge the parts into one feature")
         seen[code] = i
-        geom = _check_geometry(geom, crs, where, warnings)
+        geom = _check_geometry(geom, where, warnings)
         minx, miny, maxx, maxy = geom.bounds
         inside = geom.representative_point()
         townships.append({
@@ -109,7 +107,12 @@ def read_townships(path: str | os.PathLike, crs: str | None = None) -> Townships
 
 def normalise_code(value: Any) -> str | None:
     """A division code as text: 9-digit township codes get '000', 6-digit district codes are
-    zero-padded to 12 digits; a code that is not a GB/T 2260 number is kept as written."""
+    zero-padded to 12 digits, Tianditu's "156" prefix is dropped; a code that is not a GB/T 2260
+    number is kept as written.
+
+    >>> normalise_code(110116107), normalise_code("156110116"), normalise_code("NYZ072")
+    ('110116107000', '110116000000', 'NYZ072')
+    """
     if _missing(value):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -117,6 +120,8 @@ def normalise_code(value: Any) -> str | None:
     text = str(value).strip()
     if re.fullmatch(r"\d+\.0+", text):
         text = text.split(".")[0]
+    if re.fullmatch(r"156(\d{6}|\d{9})", text):
+        text = text[3:]  # Tianditu's "gb": China's ISO 3166 number, then the division code
     if re.fullmatch(r"\d{6}|\d{9}", text):
         return text.ljust(12, "0")
     return text or None
@@ -134,72 +139,6 @@ def kind_from_name(name: str) -> str | None:
     if n.endswith("乡"):
         return "乡"
     return None
-
-
-def township_of(lons, lats, townships: Sequence[dict]):
-    """The code of the township containing each point (numpy object array; None outside all).
-
-    `townships` are dicts with "code" and "geometry" (shapely) or "geometry_wkb". Points are
-    tested per township against the bounding box first, then with shapely's vectorised
-    predicate. A point on a shared border belongs to the first township in the given order:
-    `intersects_xy` is used rather than `contains_xy`, which would give border points to neither.
-
-    >>> from shapely.geometry import box
-    >>> t = [{"code": "A", "geometry": box(0, 0, 1, 1)}, {"code": "B", "geometry": box(1, 0, 2, 1)}]
-    >>> township_of([0.5, 1.0, 1.5, 3.0], [0.5, 0.5, 0.5, 0.5], t).tolist()
-    ['A', 'A', 'B', None]
-    """
-    import numpy as np
-    import shapely
-
-    x = np.asarray(lons, dtype=float).ravel()
-    y = np.asarray(lats, dtype=float).ravel()
-    result = np.full(x.shape, None, dtype=object)
-    todo = np.isfinite(x) & np.isfinite(y)
-    for t in townships:
-        geom = _geometry(t)
-        minx, miny, maxx, maxy = geom.bounds
-        idx = np.flatnonzero(todo & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
-        if idx.size == 0:
-            continue
-        shapely.prepare(geom)
-        hit = idx[shapely.intersects_xy(geom, x[idx], y[idx])]
-        result[hit] = t["code"]
-        todo[hit] = False
-    return result
-
-
-def outline_contains(lons, lats, outline):
-    """Boolean array: is each point inside (or on the edge of) `outline`?
-
-    `outline` is a shapely geometry, WKB bytes, or a sequence of township dicts (their union is
-    the district). Used to reject points that lie outside the district.
-    """
-    import numpy as np
-    import shapely
-
-    if isinstance(outline, (bytes, bytearray)):
-        geom = shapely.from_wkb(bytes(outline))
-    elif isinstance(outline, shapely.Geometry):
-        geom = outline
-    else:
-        geom = district_outline(outline)
-    x = np.asarray(lons, dtype=float).ravel()
-    y = np.asarray(lats, dtype=float).ravel()
-    out = np.zeros(x.shape, dtype=bool)
-    minx, miny, maxx, maxy = geom.bounds
-    idx = np.flatnonzero((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
-    if idx.size:
-        shapely.prepare(geom)
-        out[idx] = shapely.intersects_xy(geom, x[idx], y[idx])
-    return out
-
-
-def district_outline(townships: Sequence[dict]):
-    """The district as the union of its townships' geometries."""
-    import shapely
-
-    return shapely.union_all([_geometry(t) for t in townships])
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -252,11 +191,14 @@ def _to_wgs84(gdf, crs, label, warnings):
 
     gcj = crs is not None and crs.strip().lower().replace("-", "").replace("_", "") == "gcj02"
     if crs is not None and not gcj:
+        declared = gdf.crs
         try:
             gdf = gdf.set_crs(crs, allow_override=True)
         except Exception as e:
             raise DataError(f"--crs {crs}: not a coordinate reference system ({_first_line(e)}); "
                             f"use e.g. EPSG:4326, EPSG:4547 or gcj02") from None
+        if declared is not None and not declared.equals(gdf.crs):
+            warnings.append(f"{label}: declares {declared.to_string()}; read as {crs} as asked")
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         try:
             gdf = gdf.to_crs("EPSG:4326")
@@ -291,7 +233,7 @@ def _check_range(gdf, label):
                             f"--crs EPSG:xxxx")
 
 
-def _check_geometry(geom, crs, where, warnings):
+def _check_geometry(geom, where, warnings):
     import shapely
 
     if geom is None or geom.is_empty:
@@ -302,7 +244,7 @@ def _check_geometry(geom, crs, where, warnings):
     geom = shapely.force_2d(geom)
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
-        geom = _polygonal(shapely.make_valid(geom))
+        geom = polygonal_parts(shapely.make_valid(geom))
         if geom.is_empty:
             raise DataError(f"{where}: geometry is invalid ({reason}) and nothing is left after repair; "
                             f"fix it in QGIS (Vector > Geometry Tools > Check Validity)")
@@ -310,7 +252,7 @@ def _check_geometry(geom, crs, where, warnings):
     return geom
 
 
-def _polygonal(geom):
+def polygonal_parts(geom):
     """Only the polygonal parts of a geometry, as a Polygon or MultiPolygon (maybe empty)."""
     import shapely
     from shapely.geometry import MultiPolygon
@@ -379,16 +321,6 @@ def _bool(value, where) -> bool:
     if text in _FALSE:
         return False
     raise DataError(f"{where}: approximate = '{value}' is not true/false")
-
-
-def _geometry(t: dict):
-    import shapely
-
-    g = t.get("geometry")
-    if g is None:
-        g = shapely.from_wkb(t["geometry_wkb"])
-        t["geometry"] = g  # cached: township_of is called many times on the same list
-    return g
 
 
 def _first_line(e: Exception) -> str:

@@ -36,19 +36,11 @@ def who(config: Config, by: str | None) -> str:
         return os.environ.get("USER") or "unknown"
 
 
-def _township_geometries(store: Store) -> list[tuple[str, object]]:
-    import shapely
-
-    return [(t["code"], shapely.from_wkb(t["geometry"])) for t in store.townships()]
-
-
 def locate(store: Store, lons, lats) -> list[str | None]:
     """The township code of each point (None outside the district)."""
-    import numpy as np
-
     from .spatial import township_of
 
-    return list(township_of(np.asarray(lons, float), np.asarray(lats, float), _township_geometries(store)))
+    return list(township_of(lons, lats, store.townships()))
 
 
 def import_townships(store: Store, path: Path, *, crs: str | None = None) -> ImportResult:

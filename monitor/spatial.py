@@ -69,12 +69,25 @@ def covered_townships(division_codes: list[str] | None, township_codes: list[str
     return {t for t in township_codes if any(t.startswith(p) for p in prefixes)}
 
 
-def township_of(lon: np.ndarray, lat: np.ndarray, townships: list[tuple[str, object]]) -> np.ndarray:
-    """Each point's township code (object array, None outside all); a border point goes to the first."""
+def township_of(lon, lat, townships) -> np.ndarray:
+    """Each point's township code (object array; None outside all and for NaN coordinates).
+
+    `townships`: dicts with "code" and "geometry" (shapely) or "geometry_wkb". A point on a
+    shared border belongs to the first township in the given order.
+
+    >>> t = [{"code": "A", "geometry": shapely.box(0, 0, 1, 1)}, {"code": "B", "geometry": shapely.box(1, 0, 2, 1)}]
+    >>> township_of([0.5, 1.0, 1.5, 3.0], [0.5, 0.5, 0.5, 0.5], t).tolist()
+    ['A', 'A', 'B', None]
+    """
+    lon = np.asarray(lon, dtype=float).ravel()
+    lat = np.asarray(lat, dtype=float).ravel()
     out = np.full(len(lon), None, dtype=object)
-    free = np.ones(len(lon), dtype=bool)
-    for code, geom in townships:
+    free = np.isfinite(lon) & np.isfinite(lat)
+    for t in townships:
+        geom = t.get("geometry")
+        if geom is None or isinstance(geom, (bytes, bytearray)):
+            geom = shapely.from_wkb(t.get("geometry_wkb") or geom)
         hit = points_in(geom, lon, lat) & free
-        out[hit] = code
+        out[hit] = t["code"]
         free &= ~hit
     return out
