@@ -293,6 +293,80 @@ class Store:
             out.setdefault(r["facility_id"], []).append(dict(r))
         return out
 
+    # --- field updates -----------------------------------------------------------------------
+    # One facility at a time, as field staff change it (monitor.fieldwork). Callers hold
+    # `write()` around a read and the writes that depend on it, so no concurrent change is lost.
+
+    def facilities_named(self, text: str) -> list[dict]:
+        """Facilities named exactly `text`, else those whose name contains it (id order)."""
+        sql = ("SELECT f.id, f.name, f.kind, f.status, t.name AS township_name FROM facilities f"
+               " LEFT JOIN townships t ON t.code = f.township WHERE {} ORDER BY f.id")
+        rows = self.conn.execute(sql.format("f.name = ?"), (text,)).fetchall()
+        if not rows:
+            rows = self.conn.execute(sql.format("instr(f.name, ?) > 0"), (text,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def set_facility_state(self, facility_id: int, *, status: str, updated: str,
+                           last_inspected: str | None, due: str | None) -> None:
+        """Set a facility's status, inspection and due dates (absolute values) and `updated`."""
+        cur = self.conn.execute(
+            "UPDATE facilities SET status = ?, updated = ?, last_inspected = ?, due = ? WHERE id = ?",
+            (status, updated, last_inspected, due, facility_id),
+        )
+        if cur.rowcount != 1:
+            raise DataError(f"facility {facility_id} is not in the database")
+
+    def append_history(self, facility_id: int, *, at: str, by: str, old_status: str | None, new_status: str,
+                       note: str | None, inspected: str | None, due: str | None,
+                       undoes: int | None = None) -> int:
+        """Append one status_history row; its id."""
+        cur = self.conn.execute(
+            "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due, undoes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (facility_id, at, by, old_status, new_status, note, inspected, due, undoes),
+        )
+        return cur.lastrowid
+
+    def select_facilities(self, *, ids: Sequence[int] | None = None, township: str | None = None,
+                          kind: str | None = None,
+                          kind_statuses: Iterable[tuple[str, str]] | None = None,
+                          responsible: str | None = None, due_before: str | None = None,
+                          bbox: tuple[float, float, float, float] | None = None) -> list[dict]:
+        """Facilities (with township_name) matching every filter given, in id order.
+
+        kind_statuses: the (kind, status) pairs allowed; responsible: a part of the name;
+        due_before: an ISO date the due date lies before; bbox: (minx, miny, maxx, maxy).
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if ids is not None:
+            where.append(f"f.id IN ({', '.join('?' * len(ids))})" if ids else "0")
+            params += [int(i) for i in ids]
+        if township is not None:
+            where.append("f.township = ?")
+            params.append(township)
+        if kind is not None:
+            where.append("f.kind = ?")
+            params.append(kind)
+        if kind_statuses is not None:
+            pairs = sorted(set(kind_statuses))
+            if not pairs:
+                return []
+            where.append("(" + " OR ".join("(f.kind = ? AND f.status = ?)" for _ in pairs) + ")")
+            params += [v for p in pairs for v in p]
+        if responsible is not None:
+            where.append("instr(f.responsible, ?) > 0")
+            params.append(responsible)
+        if due_before is not None:
+            where.append("f.due IS NOT NULL AND f.due != '' AND f.due < ?")
+            params.append(due_before)
+        if bbox is not None:
+            where.append("f.lon BETWEEN ? AND ? AND f.lat BETWEEN ? AND ?")
+            params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+        sql = ("SELECT f.*, t.name AS township_name FROM facilities f LEFT JOIN townships t ON t.code = f.township"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY f.id")
+        return [dict(r) for r in self.conn.execute(sql, params)]
+
     # --- alerts ------------------------------------------------------------------------------
 
     def find_alert(self, sender: str, identifier: str, sent: str | None = None) -> list[dict]:

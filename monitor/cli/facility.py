@@ -1,4 +1,8 @@
-"""`monitor facility ...`: the places field staff look after."""
+"""`monitor facility ...`: the places field staff look after.
+
+`update` is the command people type on a laptop after an inspection: it must start fast, so
+it imports only `fieldwork` (plain sqlite3 underneath) and prints with click, not rich.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,147 @@ import click
 
 from .context import App, echo_json, pass_app, table
 
+REF = "ID|NAME"
+REF_HELP = "a facility id (12 or #12), or its name or a part of it that only it has"
+
+
+def _status_label(kind_code: str, status: str | None) -> str:
+    from .. import kinds as K
+
+    k = K.KINDS.get(kind_code)
+    s = k.statuses.get(status) if k and status else None
+    return f"{s.zh} {s.en}" if s else (status or "-")
+
+
+def _by(app: App, by: str | None) -> str:
+    from ..inventory import who
+
+    return who(app.config, by)
+
 
 @click.group("facility")
 def facility():
-    """Heating equipment, fire hazards and flood damage: import, list and look after them."""
+    """Heating equipment, fire hazards and flood damage: add, import, list, update, undo, export.
 
+    A facility is named by its id (see `monitor facility list`) or by its name or a unique
+    part of it; when a part matches several, the candidates are listed.
+    """
+
+
+# --- changing one facility --------------------------------------------------------------------
+
+@facility.command("update")
+@click.argument("ref", metavar=REF)
+@click.option("--status", "-s", required=True,
+              help="The new status, as a code, in Chinese or in English (e.g. repaired, 已修复).")
+@click.option("--note", "-n", help="What was found or done. Required for closing moves such as accepting a "
+                                   "repair or closing a fire hazard.")
+@click.option("--by", help="Who made the change (default: config [field] default_by, then the login name).")
+@click.option("--inspected", metavar="DATE", help="Date of the inspection, YYYY-MM-DD (sets last inspected).")
+@click.option("--due", metavar="DATE", help="New due date, YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Output the change as JSON.")
+@pass_app
+def facility_update(app: App, ref: str, status: str, note: str | None, by: str | None, inspected: str | None,
+                    due: str | None, as_json: bool):
+    """Change a facility's status after an inspection or a repair, and record it in the history.
+
+    The move must be allowed for the facility's kind (an error names the allowed next
+    statuses); the same status again records an inspection, a due date or a note.
+
+    \b
+    Examples:
+      monitor facility update 12 --status repaired --note "更换循环泵" --by 王磊
+      monitor facility update 12 -s 正常 --inspected 2021-11-20
+      monitor facility update 汤河口中心小学 --status 已整改 --note "清理杂物，打通安全出口"
+    """
+    from .. import clock, fieldwork
+
+    change = fieldwork.update(app.existing_store(), ref, status, by=_by(app, by), note=note, inspected=inspected,
+                              due=due, now=clock.now(), tz=app.config.timezone)
+    _print_change(app, change, as_json)
+
+
+@facility.command("undo")
+@click.argument("ref", metavar=REF)
+@click.option("--note", "-n", help="Why the change is undone (default: 撤销 undo #N).")
+@click.option("--by", help="Who undoes it (default: config [field] default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="Output the change as JSON.")
+@pass_app
+def facility_undo(app: App, ref: str, note: str | None, by: str | None, as_json: bool):
+    """Undo the facility's latest change by recording a compensating change.
+
+    The status (and any inspection or due date the change set) goes back to what it was
+    before, and the new history row names the change it reverses. Nothing is deleted.
+    Undoing again reverses the next earlier change, down to the facility's creation.
+    """
+    from .. import clock, fieldwork
+
+    change = fieldwork.undo(app.existing_store(), ref, by=_by(app, by), note=note, now=clock.now())
+    _print_change(app, change, as_json)
+
+
+def _print_change(app: App, change, as_json: bool) -> None:
+    from .. import clock
+
+    if as_json:
+        echo_json(change.as_json())
+        return
+    f = change.facility
+    what = f"#{change.history_id} undoes #{change.undoes}" if change.undoes else f"#{change.history_id}"
+    click.echo(f"#{f['id']} {f['name']}: {_status_label(f['kind'], change.old_status)} -> "
+               f"{_status_label(f['kind'], change.new_status)} ({what}, by {change.by}, "
+               f"{clock.local(change.at, app.config.timezone)})")
+
+
+@facility.command("add")
+@click.option("--kind", "-k", required=True, help="heating 供暖设施, fire 消防隐患 or flood 水毁设施.")
+@click.option("--subtype", "-t", required=True, help="e.g. boiler_room 锅炉房, old_wiring 老旧电线, bridge 桥梁.")
+@click.option("--name", required=True, help="Name of the site, e.g. 汤河口镇中心小学 锅炉房.")
+@click.option("--lon", required=True, help="Longitude (WGS-84, or GCJ-02 with --crs gcj02).")
+@click.option("--lat", required=True, help="Latitude.")
+@click.option("--crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
+              help="gcj02 for coordinates read off a phone map app (AMap, Tencent); stored as WGS-84.")
+@click.option("--status", help="Initial status (default: the kind's first, e.g. unchecked, open, damaged).")
+@click.option("--severity", help="Flood damage degree: destroyed, major, minor, affected.")
+@click.option("--responsible", help="The person responsible (包保责任人).")
+@click.option("--phone", help="Their phone number.")
+@click.option("--households", help="Households served.")
+@click.option("--people", help="People served.")
+@click.option("--inspected", metavar="DATE", help="Last inspected, YYYY-MM-DD.")
+@click.option("--due", metavar="DATE", help="Due date, YYYY-MM-DD.")
+@click.option("--notes", help="Free text.")
+@click.option("--blocks-heating", is_flag=True, help="Flood damage that blocks access for heating supply.")
+@click.option("--by", help="Who adds it (default: config [field] default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="Output the new facility as JSON.")
+@pass_app
+def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity, responsible, phone, households,
+                 people, inspected, due, notes, blocks_heating, by, as_json):
+    """Add one facility; its township is worked out from the point.
+
+    \b
+    Example:
+      monitor facility add --kind heating --subtype 锅炉房 --name "长哨营乡 敬老院锅炉房" \\
+          --lon 116.69412 --lat 40.89327 --responsible 李军 --phone 13800001234 --households 40
+    """
+    from .. import clock, fieldwork
+
+    store = app.existing_store()
+    fields = {"kind": kind, "subtype": subtype, "name": name, "lon": lon, "lat": lat, "status": status,
+              "severity": severity, "responsible": responsible, "phone": phone, "households": households,
+              "people": people, "last_inspected": inspected, "due": due, "notes": notes,
+              "blocks_heating": "1" if blocks_heating else "0"}
+    row = fieldwork.add(store, fields, crs=None if crs == "wgs84" else crs, by=_by(app, by), now=clock.now())
+    if as_json:
+        echo_json(row)
+        return
+    same = [r for r in store.facilities_named(row["name"]) if r["id"] != row["id"]]
+    click.echo(f"added #{row['id']} {row['name']} ({row['township_name']}), {_status_label(row['kind'], row['status'])}")
+    if same:
+        click.echo(f"note: {len(same)} other facilities have this name (#{same[0]['id']}...); use the id for them",
+                   err=True)
+
+
+# --- importing and exporting ------------------------------------------------------------------
 
 @facility.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -28,7 +168,8 @@ def facility_import(app: App, file: Path, crs: str, by: str | None, dry_run: boo
     severity, lon, lat, responsible, phone, households, people, last_inspected, due, notes,
     blocks_heating. Every row is checked first; if any row is bad (unknown kind or status,
     a bad number, a point outside the district) each problem is listed with its row and
-    nothing is imported. The township is derived from the point.
+    nothing is imported. The township is derived from the point. A file written by
+    `monitor facility export` imports as it is (its id and township columns are ignored).
     """
     from ..inventory import import_facilities
 
@@ -40,20 +181,174 @@ def facility_import(app: App, file: Path, crs: str, by: str | None, dry_run: boo
                ", ".join(f"{names.get(c, c)} {n}" for c, n in sorted(result.by_township.items())))
 
 
+def _filter_options(f):
+    options = [
+        click.option("--township", help="Township name, code, or a unique part of its name (e.g. 汤河口)."),
+        click.option("--kind", "-k", help="heating, fire or flood (or 供暖设施, 消防隐患, 水毁设施)."),
+        click.option("--status", "-s", help="Only this status (code, Chinese or English)."),
+        click.option("--open", "open_only", is_flag=True, help="Only facilities that still need work."),
+        click.option("--overdue", is_flag=True, help="Only open facilities whose due date is before today "
+                                                     "(in the district's time zone)."),
+        click.option("--responsible", help="Responsible person (or a part of the name)."),
+        click.option("--near", metavar="LON,LAT", help="Only facilities near this point (see --within)."),
+        click.option("--within", "within_km", type=float, default=5.0, show_default=True, metavar="KM",
+                     help="Distance for --near, in km."),
+        click.option("--crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
+                     help="The CRS of --near (gcj02 for a point from a phone map app)."),
+        click.option("--sort", type=click.Choice(["id", "name", "township", "kind", "status", "due", "updated",
+                                                  "households", "distance"]),
+                     help="Sort by this (default: id, or distance with --near)."),
+        click.option("--desc", is_flag=True, help="Sort descending."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _select(app: App, township, kind, status, open_only, overdue, responsible, near, within_km, crs, sort, desc):
+    from .. import clock, fieldwork
+
+    point = fieldwork.parse_point(near, None if crs == "wgs84" else crs) if near else None
+    filters = fieldwork.Filters(township=township, kind=kind, status=status, open_only=open_only, overdue=overdue,
+                                responsible=responsible, near=point, within_km=within_km,
+                                sort=sort or ("distance" if point else "id"), descending=desc)
+    today = clock.local_date(clock.now(), app.config.timezone)
+    return fieldwork.select(app.existing_store(), filters, today=today), today
+
+
 @facility.command("list")
+@_filter_options
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @pass_app
-def facility_list(app: App, as_json: bool):
-    """List facilities with their township, kind and status."""
+def facility_list(app: App, as_json: bool, **filters):
+    """List facilities, filtered and sorted.
+
+    \b
+    Examples:
+      monitor facility list --township 汤河口 --kind heating --open
+      monitor facility list --overdue --sort due
+      monitor facility list --near 116.637,40.735 --within 3
+      monitor facility list --responsible 王磊 --json
+    """
+    from .. import fieldwork
     from .. import kinds as K
 
-    rows = app.existing_store().facilities()
+    rows, today = _select(app, **filters)
     if as_json:
         echo_json(rows)
         return
-    table(f"设施 Facilities ({len(rows)})", ["ID", "名称 name", "乡镇 township", "类别 kind", "状态 status", "期限 due"],
-          [[r["id"], r["name"], r["township_name"], K.KINDS[r["kind"]].zh, K.KINDS[r["kind"]].statuses[r["status"]].zh,
-            r["due"]] for r in rows])
+    near = filters["near"] is not None
+    columns = ["ID", "名称 name", "乡镇", "类型", "状态", "责任人", "户数", "期限 due"] + (["距离 km"] if near else [])
+    out = []
+    for r in rows:
+        k = K.KINDS[r["kind"]]
+        due = (r["due"] or "") + (" 逾期" if fieldwork.is_overdue(r, today) else "")
+        out.append([r["id"], r["name"], r["township_name"], k.subtypes.get(r["subtype"], (r["subtype"],))[0],
+                    k.statuses[r["status"]].zh if r["status"] in k.statuses else r["status"],
+                    r["responsible"], r["households"], due]
+                   + ([f"{r['distance_km']:.2f}"] if near else []))
+    table(f"设施 Facilities ({len(rows)})", columns, out)
+
+
+@facility.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "geojson"]), default="csv", show_default=True,
+              help="CSV (UTF-8 with BOM, opens in Excel) or GeoJSON points (opens in QGIS).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="The file to write (replaced whole; written only when complete).")
+@_filter_options
+@pass_app
+def facility_export(app: App, fmt: str, out: Path, **filters):
+    """Write facilities to a CSV or GeoJSON file that `monitor facility import` reads back.
+
+    Takes the same filters as `facility list`. Coordinates are WGS-84.
+
+    \b
+    Example:
+      monitor facility export --format geojson --township 宝山 --out baoshan.geojson
+    """
+    from .. import fieldwork
+
+    rows, _ = _select(app, **filters)
+    fieldwork.write_export(rows, fmt, out)
+    click.echo(f"wrote {len(rows)} facilities to {out}")
+
+
+# --- looking at one facility ------------------------------------------------------------------
+
+@facility.command("show")
+@click.argument("ref", metavar=REF)
+@click.option("--history", "entries", type=click.IntRange(0, 1000), default=5, show_default=True,
+              help="How many of the latest history entries to show.")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@pass_app
+def facility_show(app: App, ref: str, entries: int, as_json: bool):
+    """Show one facility: where it is, who is responsible, its status and its latest history."""
+    from .. import clock, fieldwork
+    from .. import kinds as K
+
+    store = app.existing_store()
+    found, rows = fieldwork.history(store, ref, limit=entries)
+    f = store.select_facilities(ids=[found["id"]])[0]
+    if as_json:
+        echo_json({**f, "history": rows})
+        return
+    tz = app.config.timezone
+    k = K.KINDS[f["kind"]]
+    sub = k.subtypes.get(f["subtype"], (f["subtype"], ""))
+    fields = [
+        ("名称 name", f["name"]),
+        ("类别 kind", f"{k.zh} {k.en} / {sub[0]} {sub[1]}".strip()),
+        ("状态 status", _status_label(f["kind"], f["status"])),
+        ("损毁 severity", " ".join(k.severities.get(f["severity"], (f["severity"],))) if f["severity"] else None),
+        ("乡镇 township", f"{f['township_name'] or '-'} ({f['township'] or 'outside'})"),
+        ("位置 lon,lat", f"{f['lon']:.6f},{f['lat']:.6f} (WGS-84)"),
+        ("责任人 responsible", " ".join(x for x in (f["responsible"], f["phone"]) if x) or None),
+        ("户数/人数 served", f"{f['households']} households, {f['people']} people"),
+        ("上次检查 inspected", f["last_inspected"]),
+        ("期限 due", f["due"]),
+        ("阻断供暖 blocks heating", "是 yes" if f["blocks_heating"] else None),
+        ("备注 notes", f["notes"]),
+        ("更新 updated", clock.local(f["updated"], tz)),
+    ]
+    table(f"#{f['id']} {f['name']}", ["", ""], [[label, value] for label, value in fields if value])
+    if entries:
+        _history_table(f, rows, tz, title=f"最近记录 Latest history ({len(rows)})")
+
+
+@facility.command("history")
+@click.argument("ref", metavar=REF)
+@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@pass_app
+def facility_history(app: App, ref: str, as_json: bool):
+    """Every recorded change of one facility, newest first (times in the district's zone).
+
+    The history is append-only: an undo appears as a new entry that names the entry it reverses.
+    """
+    from .. import fieldwork
+
+    f, rows = fieldwork.history(app.existing_store(), ref)
+    if as_json:
+        echo_json({"facility": {k: f[k] for k in ("id", "name", "kind", "status")}, "history": rows})
+        return
+    _history_table(f, rows, app.config.timezone, title=f"#{f['id']} {f['name']}: 记录 history ({len(rows)})")
+
+
+def _history_table(f: dict, rows: list[dict], tz: str, title: str) -> None:
+    from .. import clock
+
+    out = []
+    for r in rows:
+        change = (f"{_status_label(f['kind'], r['old_status'])} -> " if r["old_status"] else "创建 created: ") \
+            + _status_label(f["kind"], r["new_status"])
+        marks = []
+        if r["undoes"]:
+            marks.append(f"撤销 undoes #{r['undoes']}")
+        if r["undone_by"]:
+            marks.append(f"已撤销 undone by #{r['undone_by']}")
+        dates = [f"检查 {r['inspected']}" if r["inspected"] else "", f"期限 {r['due']}" if r["due"] else ""]
+        out.append([r["id"], clock.local(r["at"], tz), r["by"], change, r["note"], " ".join(d for d in dates if d),
+                    " ".join(marks)])
+    table(title, ["#", "时间 time", "人员 by", "变更 change", "备注 note", "日期 dates", ""], out)
 
 
 def register(main: click.Group) -> None:

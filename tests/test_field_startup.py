@@ -1,0 +1,62 @@
+"""`monitor facility update` starts fast: it loads none of the heavy libraries."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+HEAVY = ("pandas", "geopandas", "shapely", "folium", "httpx", "numpy", "sqlite_utils", "pyproj", "lxml", "branca",
+         "jinja2", "xmlschema", "pyogrio")
+
+
+def monitor_script() -> list[str]:
+    """The installed `monitor` console script, run by this interpreter (so -X options apply)."""
+    script = Path(sys.executable).parent / "monitor"
+    if not script.exists():
+        found = shutil.which("monitor")
+        if not found:
+            pytest.skip("the monitor console script is not installed")
+        script = Path(found)
+    return [str(script)]
+
+
+def imported(stderr: str) -> set[str]:
+    """Top-level names of the modules listed by -X importtime."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("entry", ["script", "module"])
+def test_update_imports_nothing_heavy(sample, entry):
+    argv = monitor_script() if entry == "script" else ["-m", "monitor"]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LOGNAME": "tester"}
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv, "--db", str(sample.db), "--config", str(REPO / "config.toml"),
+         "facility", "update", "2", "--status", "ok", "--note", "更换循环泵", "--by", "王磊"],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "维修中 under repair -> 正常 ok" in r.stdout
+    conn = sqlite3.connect(sample.db)
+    assert conn.execute("SELECT status FROM facilities WHERE id = 2").fetchone()[0] == "ok"
+    names = imported(r.stderr)
+    assert {"click", "sqlite3", "monitor"} <= names  # the importtime listing was read correctly
+    assert not names & set(HEAVY), sorted(names & set(HEAVY))
+
+
+def test_the_check_sees_heavy_imports(sample):
+    """The listing above would show a heavy module if one were loaded (here: by `facility add`)."""
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", *monitor_script(), "--db", str(sample.db), "--config",
+         str(REPO / "config.toml"), "facility", "add", "-k", "heating", "-t", "boiler_room", "--name", "x",
+         "--lon", "116.63712", "--lat", "40.73456", "--by", "x"],
+        capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert {"numpy", "shapely"} <= imported(r.stderr)
