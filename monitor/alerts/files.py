@@ -1,0 +1,27 @@
+"""Reading alert documents from disk: every file parsed before anything is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import DataError
+from . import ParsedDocument, parse_document
+
+MAX_FILE_BYTES = 50_000_000  # a national NWS snapshot is ~3 MB; anything this big is not an alert file
+
+
+def read_alert_files(paths: list[Path], *, area_codes: list[str] | None = None) -> list[ParsedDocument]:
+    """Parse each file; a file that is not an alert document stops everything with its name."""
+    docs = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise DataError(f"{path}: cannot read ({e.strerror})") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise DataError(f"{path}: {len(data)} bytes is too big for an alert document")
+        try:
+            docs.append(parse_document(data, source="file", max_bytes=MAX_FILE_BYTES, area_codes=area_codes))
+        except DataError as e:
+            raise DataError(f"{path}: {e}; nothing was imported") from None
+    return docs

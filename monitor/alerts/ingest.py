@@ -1,0 +1,85 @@
+"""Storing parsed alerts and applying the CAP lifecycle.
+
+Deduplicate on (sender, identifier, sent); an Update or Cancel supersedes the messages it
+references (marking them `updated` or `cancelled`, with `superseded_by`), whichever order they
+arrive in; `expires` ends an alert without touching the row; non-Actual messages (Exercise,
+Test, Draft) are stored but never count as in force. One call is one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import clock
+from ..store import Store
+from .model import Alert
+
+
+@dataclass
+class IngestCounts:
+    new: int = 0
+    duplicate: int = 0
+    updated: int = 0
+    cancelled: int = 0
+
+    def __iadd__(self, other: "IngestCounts") -> "IngestCounts":
+        for k in ("new", "duplicate", "updated", "cancelled"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        return self
+
+
+def row_of(alert: Alert, received: str) -> dict:
+    return {
+        "source": alert.source, "format": alert.format, "sender": alert.sender,
+        "identifier": alert.identifier, "sent": alert.sent or "", "msg_type": alert.msg_type,
+        "status": alert.status, "scope": alert.scope, "event": alert.event, "hazard": alert.hazard,
+        "colour": alert.colour, "cma_type": alert.cma_type, "severity": alert.severity,
+        "urgency": alert.urgency, "certainty": alert.certainty, "onset": alert.onset,
+        "effective": alert.effective, "expires": alert.expires, "ends": alert.ends,
+        "headline": alert.headline, "headline_en": alert.headline_en, "event_en": alert.event_en,
+        "sender_name": alert.sender_name, "description": alert.description,
+        "instruction": alert.instruction, "language": alert.language, "area_desc": alert.area_desc,
+        "area": {"polygons": [list(map(list, ring)) for ring in alert.polygons],
+                 "circles": [list(c) for c in alert.circles],
+                 "geocodes": [list(g) for g in alert.geocodes]},
+        "division_codes": list(alert.division_codes), "refs": [list(r) for r in alert.references],
+        "raw": alert.raw, "warnings": list(alert.warnings), "received": received,
+    }
+
+
+def save(store: Store, alerts: list[Alert]) -> IngestCounts:
+    """Store `alerts` and apply their references, in one transaction."""
+    counts = IngestCounts()
+    received = clock.iso(clock.now())
+    with store.write():
+        for alert in alerts:
+            new_id = store.insert_alert(row_of(alert, received))
+            if new_id is None:
+                counts.duplicate += 1
+                continue
+            counts.new += 1
+            if alert.msg_type in ("Update", "Cancel"):
+                state = "cancelled" if alert.msg_type == "Cancel" else "updated"
+                for sender, identifier, sent in alert.references:
+                    for old in store.find_alert(sender or "", identifier, sent):
+                        if old["id"] != new_id and store.supersede_alert(old["id"], new_id, state):
+                            setattr(counts, state, getattr(counts, state) + 1)
+            # a message that arrives after the one that supersedes it is superseded at once
+            for later in _referencing(store, alert, new_id):
+                state = "cancelled" if later["msg_type"] == "Cancel" else "updated"
+                store.supersede_alert(new_id, later["id"], state)
+    return counts
+
+
+def _referencing(store: Store, alert: Alert, new_id: int) -> list[dict]:
+    candidates = store.alerts(where="instr(refs, ?) > 0 AND id != ?", params=(alert.identifier, new_id),
+                              order="sent")
+    out = []
+    for c in candidates:
+        for sender, identifier, sent in c.get("refs") or []:
+            if identifier == alert.identifier and (not sender or sender == alert.sender) \
+                    and (not sent or sent == alert.sent):
+                out.append(c)
+                break
+    return out
+
