@@ -1,0 +1,132 @@
+"""Cold start of `monitor facility update` against the floor: the same update done by `python -c` with sqlite3.
+
+Each run is a fresh process. The two commands alternate (monitor, floor, monitor, floor, ...) so
+that both see the same machine state; the medians and their ratio are printed and appended to
+benchmarks/RESULTS.md. The target (issue 4) is a ratio of at most 6.
+
+The floor does what the command does underneath and nothing else: open the database with the
+store's pragmas (busy timeout, WAL, synchronous=FULL, foreign keys), BEGIN IMMEDIATE, read the
+status, update the facility, append the history row, COMMIT. The interpreter's bare start
+(`python -c pass`) is measured too, for reference.
+
+    .venv/bin/python benchmarks/bench_update_startup.py [--runs 15] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "config.toml"
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+FACILITY = 4  # 泉河街道 供热管网, heating, ok in the sample: ok <-> defect are both allowed moves
+
+FLOOR = """
+import sqlite3, sys
+from datetime import datetime, timezone
+db, fid, status = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+conn = sqlite3.connect(db, timeout=30, isolation_level=None)
+conn.execute("PRAGMA busy_timeout=30000")
+conn.execute("PRAGMA journal_mode=WAL")
+conn.execute("PRAGMA synchronous=FULL")
+conn.execute("PRAGMA foreign_keys=ON")
+at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+conn.execute("BEGIN IMMEDIATE")
+old = conn.execute("SELECT status FROM facilities WHERE id = ?", (fid,)).fetchone()[0]
+conn.execute("UPDATE facilities SET status = ?, updated = ? WHERE id = ?", (status, at, fid))
+conn.execute("INSERT INTO status_history (facility_id, at, by, old_status, new_status, note)"
+             " VALUES (?, ?, ?, ?, ?, ?)", (fid, at, "bench", old, status, "bench"))
+conn.execute("COMMIT")
+print(f"{fid}: {old} -> {status}")
+"""
+
+
+def monitor_command() -> list[str]:
+    script = Path(sys.executable).parent / "monitor"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "monitor"]
+
+
+def timed(argv: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    r = subprocess.run(argv, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if r.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}\n{r.stderr}")
+    return elapsed
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="runs of each command (at least 10)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    runs = max(args.runs, 10)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LOGNAME": "bench"}
+
+    with tempfile.TemporaryDirectory(prefix="bench-update-") as tmp:
+        db = str(Path(tmp) / "bench.db")
+        base = [*monitor_command(), "--db", db, "--config", str(CONFIG)]
+        subprocess.run([*base, "init"], check=True, capture_output=True, env=env)
+        subprocess.run([*base, "facility", "import", str(REPO / "geodata" / "sample_facilities.csv")],
+                       check=True, capture_output=True, env=env)
+        statuses = ["defect", "ok"]  # defect -> ok needs a note: the command gets one every time
+        cli, floor, bare = [], [], []
+        for i in range(runs):
+            cli.append(timed([*base, "facility", "update", str(FACILITY), "--status", statuses[0],
+                              "--note", "基准测试 bench", "--by", "bench"], env))
+            statuses.reverse()
+            floor.append(timed([sys.executable, "-c", FLOOR, db, str(FACILITY), statuses[0]], env))
+            statuses.reverse()
+            bare.append(timed([sys.executable, "-c", "pass"], env))
+
+    m_cli, m_floor, m_bare = (statistics.median(x) * 1000 for x in (cli, floor, bare))
+    ratio = m_cli / m_floor
+    verdict = "within" if ratio <= 6 else "MISSES"
+    print(f"monitor facility update: median {m_cli:.1f} ms (min {min(cli) * 1000:.1f}, max {max(cli) * 1000:.1f})")
+    print(f"floor (python -c sqlite3): median {m_floor:.1f} ms (min {min(floor) * 1000:.1f}, "
+          f"max {max(floor) * 1000:.1f})")
+    print(f"bare interpreter (python -c pass): median {m_bare:.1f} ms")
+    print(f"ratio {ratio:.2f}x the floor ({verdict} the 6x target); {runs} runs each, alternating")
+
+    if args.no_record:
+        return
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    section = (
+        f"\n## facility update cold start ({when})\n\n"
+        f"`benchmarks/bench_update_startup.py`, {runs} fresh processes each, alternating.\n"
+        f"Machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu_model()}, "
+        f"Python {platform.python_version()}.\n\n"
+        f"| command | median ms |\n|---|---|\n"
+        f"| `monitor facility update {FACILITY} --status ... --note ... --by bench` | {m_cli:.1f} |\n"
+        f"| floor: `python -c` sqlite3 update + history insert | {m_floor:.1f} |\n"
+        f"| bare `python -c pass` | {m_bare:.1f} |\n\n"
+        f"Ratio {ratio:.2f}x the floor ({verdict} the 6x target).\n"
+    )
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n", encoding="utf-8")
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write(section)
+    print(f"appended to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
