@@ -61,9 +61,9 @@ def facility_update(app: App, ref: str, status: str, note: str | None, by: str |
 
     \b
     Examples:
-      monitor facility update 12 --status repaired --note "更换循环泵" --by 王磊
-      monitor facility update 12 -s 正常 --inspected 2021-11-20
-      monitor facility update 汤河口中心小学 --status 已整改 --note "清理杂物，打通安全出口"
+      monitor facility update 116 --status repaired --note "桥面修复" --by 王磊
+      monitor facility update 159 -s 正常 --note "更换循环泵" --inspected 2021-10-09
+      monitor facility update 丽湖社区 --status 已整改 --note "清理杂物，打通安全出口"
     """
     from .. import clock, fieldwork
 
@@ -132,7 +132,7 @@ def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity,
     \b
     Example:
       monitor facility add --kind heating --subtype 锅炉房 --name "长哨营乡 敬老院锅炉房" \\
-          --lon 116.69412 --lat 40.89327 --responsible 李军 --phone 13800001234 --households 40
+          --lon 116.74225 --lat 40.79389 --responsible 李军 --phone 13800001234 --households 40
     """
     from .. import clock, fieldwork
 
@@ -345,8 +345,11 @@ def _history_table(f: dict, rows: list[dict], tz: str, title: str) -> None:
             marks.append(f"撤销 undoes #{r['undoes']}")
         if r["undone_by"]:
             marks.append(f"已撤销 undone by #{r['undone_by']}")
-        dates = [f"检查 {r['inspected']}" if r["inspected"] else "", f"期限 {r['due']}" if r["due"] else ""]
-        out.append([r["id"], clock.local(r["at"], tz), r["by"], change, r["note"], " ".join(d for d in dates if d),
+        dates = " ".join(d for d in (f"检查 {r['inspected']}" if r["inspected"] else "",
+                                     f"期限 {r['due']}" if r["due"] else "") if d)
+        if r["undoes"] and dates:
+            dates = "恢复为 restored: " + dates  # an undo records the dates it put back
+        out.append([r["id"], clock.local(r["at"], tz), r["by"], change, r["note"], dates,
                     " ".join(marks)])
     table(title, ["#", "时间 time", "人员 by", "变更 change", "备注 note", "日期 dates", ""], out)
 
