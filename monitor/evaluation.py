@@ -1,18 +1,20 @@
 """Evaluate the rules against the store and record the follow-ups (the derived table).
 
-The glue between the store (I/O) and `rules` (pure): read whole columns, read the active
-warnings, evaluate, and make the follow_ups table match in one write transaction.
+The glue between the store (I/O) and `rules` (pure): check the rules, read whole columns and
+the active warnings, evaluate, and make the follow_ups table match in one write transaction.
+`explain` answers "why is (or isn't) this site on the list?" for one facility, read-only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import clock
 from .config import Config
-from .rules import (FACILITY_FIELDS, evaluate, facility_arrays, follow_ups, load_rules, prepare_areas,
-                    season_at, today_in)
+from .errors import UsageError
+from .rules import (Facilities, evaluate, explain as explain_rules, facility_arrays, follow_up_rows,
+                    households_steps, load_rules, prepare_areas, season_at, today_in)
 from .store import Store
 
 
@@ -24,6 +26,10 @@ class Outcome:
     closed: int
     active_alerts: int
     by_priority: dict[str, int]
+    at: str = ""                       # this evaluation's time (UTC ISO): `since` of the new ones
+    previous: str | None = None        # the evaluation before it, None if this is the first
+    changed: int = 0                   # kept, but priority, reason or causes changed
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def active_alerts(store: Store, now: datetime) -> list[dict]:
@@ -37,28 +43,69 @@ def active_alerts(store: Store, now: datetime) -> list[dict]:
 
 
 def hazard_names(alerts: list[dict]) -> list[dict]:
+    """Each alert with hazard_zh / hazard_en for reasons; a forecast-derived one says so (寒潮（预报）)."""
     from .alerts.hazards import HAZARDS
 
-    return [{**a, "hazard_zh": HAZARDS[a["hazard"]].zh if a.get("hazard") in HAZARDS else a.get("event"),
-             "hazard_en": HAZARDS[a["hazard"]].en if a.get("hazard") in HAZARDS else a.get("event")}
-            for a in alerts]
+    out = []
+    for a in alerts:
+        h = HAZARDS.get(a.get("hazard"))
+        zh, en = (h.zh, h.en) if h else (a.get("event"), a.get("event_en") or a.get("event"))
+        if a.get("format") == "forecast":
+            zh, en = f"{zh}（预报）", f"forecast {en}"
+        out.append({**a, "hazard_zh": zh, "hazard_en": en})
+    return out
 
 
 def run(store: Store, config: Config, now: datetime | None = None) -> Outcome:
+    """Evaluate every rule at `now` and bring the follow_ups table up to date."""
+    import time
+
+    t = [time.perf_counter()]
+    now = now or clock.now()
+    rules = load_rules(config)  # a bad rule is refused here, before anything is read or written
+    steps = households_steps(config)
+    today = today_in(now, config.timezone)
+    season = season_at(config, today)
+    townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
+    alerts = hazard_names(active_alerts(store, now))
+    areas = prepare_areas(alerts, townships)
+    f = Facilities.from_store(store, townships)
+    t.append(time.perf_counter())
+    hits = evaluate(f, areas, rules, today=today, season=season, households_raise=steps)
+    t.append(time.perf_counter())
+    rows = follow_up_rows(hits, f, areas, today=today, season=season)
+    t.append(time.perf_counter())
+    at = clock.iso(now)
+    with store.write():
+        previous = store.last_evaluation()
+        counts = store.sync_follow_up_rows(rows.tuples(), at=at)
+    t.append(time.perf_counter())
+    timings = dict(zip(("read", "evaluate", "reasons", "store"), (b - a for a, b in zip(t, t[1:]))))
+    return Outcome(len(rows), counts["new"], counts["kept"], counts["closed"], len(alerts), rows.by_priority(),
+                   at=at, previous=previous, changed=counts["changed"], timings=timings)
+
+
+def explain(store: Store, config: Config, facility_id: int, now: datetime | None = None) -> dict:
+    """Why each rule does or does not put facility `facility_id` on the list at `now` (read-only)."""
     now = now or clock.now()
     rules = load_rules(config)
+    row = store.facility(facility_id)
+    if row is None:
+        raise UsageError(f"no facility {facility_id}; `monitor facility list` shows them")
     today = today_in(now, config.timezone)
     season = season_at(config, today)
     townships = [t["code"] for t in store.townships(with_geometry=False)]
     alerts = hazard_names(active_alerts(store, now))
     areas = prepare_areas(alerts, townships)
-    f = facility_arrays(store.facility_columns(FACILITY_FIELDS))
-    hits = evaluate(f, areas, rules, today=today, season=season,
-                    households_raise=int(config.get("priority", "households_raise", 0)))
-    rows = follow_ups(hits, f, areas, today=today, season=season)
-    with store.write():
-        counts = store.sync_follow_ups(rows, at=clock.iso(now))
-    by_priority: dict[str, int] = {}
-    for r in rows:
-        by_priority[r["priority"]] = by_priority.get(r["priority"], 0) + 1
-    return Outcome(len(rows), counts["new"], counts["kept"], counts["closed"], len(alerts), by_priority)
+    f = facility_arrays({k: [row.get(k)] for k in ("id", "kind", "subtype", "status", "lon", "lat", "township",
+                                                    "households", "last_inspected", "due", "blocks_heating")},
+                        townships)
+    results = explain_rules(f, areas, rules, today=today, season=season, households_raise=households_steps(config))
+    open_ = {r["rule"]: r for r in store.follow_up_list(facility_id=facility_id)}
+    for r in results:
+        stored = open_.get(r["rule"])
+        r["since"] = stored["since"] if stored else None
+    return {"facility": row, "as_of": clock.iso(now), "today": today.isoformat(),
+            "season": {"preseason_start": season.preseason_start.isoformat(), "start": season.start.isoformat(),
+                       "end": season.end.isoformat()},
+            "active_alerts": len(alerts), "rules": results}

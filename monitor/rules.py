@@ -1,17 +1,35 @@
-"""Rules: turn warnings, the calendar and facility status into follow-ups.
+"""Rules: turn warnings, the calendar and facility status into follow-ups, and say why.
 
-Rules are data (`[[rules]]` in config.toml, checked by `load_rules`). Evaluation is a pure
-function over whole columns of facilities (numpy arrays) and the active warned areas; every
-test is vectorised, so a million sites cost about as much as the point-in-area tests themselves.
-`evaluate` returns raw hits; `follow_ups` turns them into rows with reasons a person can read.
+Rules are data (`[[rules]]` in config.toml), checked whole by `load_rules` before anything is
+evaluated: an unknown key, trigger, kind, subtype, status, hazard, colour, priority or template
+field is refused with its line. Evaluation is pure and columnar:
+
+    Facilities   every facility as numpy columns (kind, status and subtype as small integer
+                 codes, dates as day numbers), from `Facilities.from_store` or `facility_arrays`
+    prepare_areas  each active warning's geometry (prepared once) and the townships its
+                 division codes cover
+    evaluate     per rule: a lookup-table mask for kind/subtype/status, one point-in-area test
+                 per warned area (shared by every rule), the best priority over the warnings
+                 that cover each site, and the set of warnings that caused it
+    follow_up_rows  the follow-ups with reasons; a reason is formatted once per distinct
+                 (rule, kind, subtype, status, cause) and shared, so a million sites cost
+                 about as much as the point-in-area tests themselves
+    explain      for one facility: each rule, whether it matched, and why or why not
+
+Forecast-derived hazards (alerts of format 'forecast', see monitor.alerts.forecast) flow through
+the same hazard rules as official warnings; a rule can leave them out with `forecasts = false`.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import string
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
+import shapely
 
 from . import kinds as K
 from .config import Config
@@ -20,14 +38,29 @@ from .spatial import area_geometry, covered_townships, points_in
 
 PRIORITIES = ("P1", "P2", "P3")
 COLOURS = ("blue", "yellow", "orange", "red")
-COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色", None: ""}
+COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 HAZARDS = ("cold_wave", "low_temperature", "blizzard", "road_icing", "gale", "forest_fire",
            "rainstorm", "frost", "other")
 TRIGGERS = ("hazard", "preseason", "season", "overdue", "access")
-RULE_KEYS = {"id", "trigger", "kinds", "subtypes", "statuses", "hazards", "min_colour", "priority",
-             "reason", "reason_en"}
-FACILITY_FIELDS = ("id", "kind", "subtype", "status", "lon", "lat", "township", "households",
-                   "last_inspected", "due", "blocks_heating")
+RULE_KEYS = {"id", "trigger", "kinds", "subtypes", "statuses", "hazards", "min_colour", "forecasts",
+             "max_age_days", "priority", "reason", "reason_en"}
+HAZARD_ONLY = ("hazards", "min_colour", "forecasts")
+# What a reason template may name (checked at load, so a typo cannot reach a follow-up).
+TEMPLATE_FIELDS = {
+    "kind", "kind_en", "subtype", "subtype_en", "status", "status_en",
+    "hazard", "hazard_en", "colour", "colour_en", "headline", "headline_en", "alerts",
+    "since", "inspected", "inspected_en", "due", "days",
+    "season_start", "season_end", "preseason_start", "max_age_days",
+}
+
+KIND_CODES = tuple(K.KINDS)
+STATUS_PAIRS = tuple((k, s) for k in K.KINDS for s in K.KINDS[k].statuses)
+SUBTYPE_PAIRS = tuple((k, s) for k in K.KINDS for s in K.KINDS[k].subtypes)
+_STATUS_INDEX = {p: i for i, p in enumerate(STATUS_PAIRS)}
+_SUBTYPE_INDEX = {p: i for i, p in enumerate(SUBTYPE_PAIRS)}
+NEVER = 0                 # `inspected` day number of a site never inspected (before every date)
+NO_DUE = 2 ** 31 - 1      # `due` day number of a site without a due date (after every date)
+_NONE = 9                 # rank of "no hit" while taking minima (P1 = 1 ... P3 = 3)
 
 
 @dataclass(frozen=True)
@@ -35,13 +68,23 @@ class Rule:
     id: str
     trigger: str
     kinds: tuple[str, ...]
-    statuses: frozenset[str]
-    priority: dict[str | None, str]  # colour (None for non-hazard rules) -> priority
+    statuses: frozenset[tuple[str, str]]     # (kind, status) pairs that qualify
+    priority: dict[str | None, str]          # warning colour (None for non-hazard rules) -> P1..P3
     reason: str
     reason_en: str
-    subtypes: frozenset[str] = frozenset()
+    subtypes: frozenset[tuple[str, str]] = frozenset()   # empty: every subtype
     hazards: frozenset[str] = frozenset()
     min_colour: str = "blue"
+    forecasts: bool = True
+    max_age_days: int | None = None
+    line: int = 0
+
+    def rank(self, colour: str | None) -> int:
+        return int(self.priority[colour if self.trigger == "hazard" else None][1])
+
+    @property
+    def status_names(self) -> list[str]:
+        return sorted({s for _, s in self.statuses})
 
 
 @dataclass
@@ -50,251 +93,774 @@ class Season:
     end: date
     preseason_start: date
 
-
-@dataclass
-class Hits:
-    """One rule's matches: facility row indexes, priorities, and what caused each."""
-    rule: Rule
-    rows: np.ndarray
-    rank: np.ndarray                      # 1 = P1 ... 3 = P3
-    causes: list = field(default_factory=list)  # per hit: alert indexes (hazard) or None
+    @property
+    def preseason_end(self) -> date:
+        return self.start - timedelta(days=1)
 
 
 # --- loading ---------------------------------------------------------------------------------
 
+class _Lines:
+    """Where each [[rules]] table and its keys are in the file, for messages that point at them."""
+
+    RULES = re.compile(r"^\s*\[\[\s*rules\s*\]\]")
+    TABLE = re.compile(r"^\s*\[\[?\s*[\w.\-\" ]+\]\]?\s*(#.*)?$")
+
+    def __init__(self, config: Config):
+        try:
+            self.text = config.path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            self.text = []
+        self.starts = [n for n, line in enumerate(self.text, start=1) if self.RULES.match(line)]
+
+    def block(self, n: int) -> tuple[int, int]:
+        """First and past-the-last line (1-based) of the n-th [[rules]] table; (0, 0) if not found."""
+        if n >= len(self.starts):
+            return (0, 0)
+        start = self.starts[n]
+        for k in range(start + 1, len(self.text) + 1):
+            if self.TABLE.match(self.text[k - 1]):
+                return (start, k)
+        return (start, len(self.text) + 1)
+
+    def key(self, n: int, key: str | None) -> int:
+        """The line of `key` in the n-th rule (its header line if the key is not written there)."""
+        start, end = self.block(n)
+        if key:
+            pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
+            for k in range(start, end):
+                if pattern.match(self.text[k - 1]):
+                    return k
+        return start
+
+
 def load_rules(config: Config) -> list[Rule]:
+    """The rules in `config`, every one checked; ConfigError with file:line for the first problem.
+
+    Also checks [season] and [priority], which evaluation reads, so that a run is refused before
+    anything is evaluated rather than half way.
+    """
+    season_dates(config)
+    households_steps(config)
+    score_weights(config)
     raw = config.data.get("rules", [])
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{config.path}: no [[rules]]; the shipped config.toml lists the defaults")
+    lines = _Lines(config)
     rules, seen = [], set()
-    line = 1
-    for n, r in enumerate(raw, start=1):
-        line = config.line_of(f'"{r.get("id", "")}"', line) or config.line_of("[[rules]]", line)
-
-        def bad(msg: str, key: str | None = None) -> ConfigError:
-            at = config.line_of(key, line) if key else line
-            return ConfigError(f"{config.path}:{at or line}: rule {r.get('id', n)}: {msg}")
-
-        unknown = set(r) - RULE_KEYS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise bad(f"unknown key '{key}'; known: {', '.join(sorted(RULE_KEYS))}", key)
-        for key in ("id", "trigger", "kinds", "statuses", "priority", "reason"):
-            if key not in r:
-                raise bad(f"missing '{key}'")
-        if r["id"] in seen:
-            raise bad("duplicate id", "id")
-        seen.add(r["id"])
-        if r["trigger"] not in TRIGGERS:
-            raise bad(f"unknown trigger '{r['trigger']}'; known: {', '.join(TRIGGERS)}", "trigger")
-        kinds_ = tuple(r["kinds"]) if isinstance(r["kinds"], list) else (r["kinds"],)
-        for k in kinds_:
-            if k not in K.KINDS:
-                raise bad(f"unknown kind '{k}'; known: {', '.join(K.KINDS)}", "kinds")
-        statuses = r["statuses"]
-        if statuses == "open":
-            statuses = {s.code for k in kinds_ for s in K.KINDS[k].statuses.values() if s.open}
-        elif isinstance(statuses, list):
-            valid = {s for k in kinds_ for s in K.KINDS[k].statuses}
-            for s in statuses:
-                if s not in valid:
-                    raise bad(f"unknown status '{s}' for {'/'.join(kinds_)}; known: {', '.join(sorted(valid))}",
-                              "statuses")
-        else:
-            raise bad('statuses must be a list or "open"', "statuses")
-        subtypes = r.get("subtypes", [])
-        valid_sub = {s for k in kinds_ for s in K.KINDS[k].subtypes}
-        for s in subtypes:
-            if s not in valid_sub:
-                raise bad(f"unknown subtype '{s}'; known: {', '.join(sorted(valid_sub))}", "subtypes")
-        hazards = r.get("hazards", [])
-        if r["trigger"] == "hazard" and not hazards:
-            raise bad("a hazard rule needs 'hazards'")
-        for h in hazards:
-            if h not in HAZARDS:
-                raise bad(f"unknown hazard '{h}'; known: {', '.join(HAZARDS)}", "hazards")
-        min_colour = r.get("min_colour", "blue")
-        if min_colour not in COLOURS:
-            raise bad(f"unknown colour '{min_colour}'; known: {', '.join(COLOURS)}", "min_colour")
-        priority = r["priority"]
-        if isinstance(priority, dict):
-            for c, p in priority.items():
-                if c not in COLOURS:
-                    raise bad(f"unknown colour '{c}' in priority; known: {', '.join(COLOURS)}", "priority")
-                if p not in PRIORITIES:
-                    raise bad(f"unknown priority '{p}'; use P1, P2 or P3", "priority")
-            missing = [c for c in COLOURS[COLOURS.index(min_colour):] if c not in priority]
-            if missing:
-                raise bad(f"priority has no entry for {', '.join(missing)}", "priority")
-            table = dict(priority)
-        elif priority in PRIORITIES:
-            table = {c: priority for c in (*COLOURS, None)}
-        else:
-            raise bad(f"unknown priority '{priority}'; use P1, P2 or P3 or a table by colour", "priority")
-        rules.append(Rule(
-            id=r["id"], trigger=r["trigger"], kinds=kinds_, statuses=frozenset(statuses),
-            priority=table, reason=r["reason"], reason_en=r.get("reason_en", ""),
-            subtypes=frozenset(subtypes), hazards=frozenset(hazards), min_colour=min_colour,
-        ))
+    for n, r in enumerate(raw):
+        rules.append(_rule(config, lines, n, r, seen))
     return rules
+
+
+def _rule(config: Config, lines: _Lines, n: int, r: dict, seen: set) -> Rule:
+    def bad(msg: str, key: str | None = None) -> ConfigError:
+        name = r.get("id") if isinstance(r, dict) and isinstance(r.get("id"), str) else f"#{n + 1}"
+        return ConfigError(f"{config.path}:{lines.key(n, key) or '?'}: rule {name}: {msg}")
+
+    if not isinstance(r, dict):
+        raise bad("each [[rules]] entry must be a table")
+    unknown = set(r) - RULE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise bad(f"unknown key '{key}'; known: {', '.join(sorted(RULE_KEYS))}", key)
+    for key in ("id", "trigger", "kinds", "statuses", "priority", "reason"):
+        if key not in r:
+            raise bad(f"missing '{key}'")
+
+    def text(key: str, value) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise bad(f"'{key}' must be a non-empty string", key)
+        return value
+
+    def names(key: str, value) -> list[str]:
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise bad(f"'{key}' must be a non-empty list of names", key)
+        return value
+
+    rid = text("id", r["id"])
+    if rid in seen:
+        raise bad("duplicate id (another rule has it)", "id")
+    seen.add(rid)
+    trigger = text("trigger", r["trigger"])
+    if trigger not in TRIGGERS:
+        raise bad(f"unknown trigger '{trigger}'; known: {', '.join(TRIGGERS)}", "trigger")
+    if trigger != "hazard":
+        for key in HAZARD_ONLY:
+            if key in r:
+                raise bad(f"'{key}' applies only to trigger = \"hazard\"", key)
+    if "max_age_days" in r and trigger not in ("season", "preseason"):
+        raise bad("'max_age_days' applies only to the season and preseason triggers", "max_age_days")
+
+    kinds_ = tuple(names("kinds", r["kinds"]))
+    for k in kinds_:
+        if k not in K.KINDS:
+            raise bad(f"unknown kind '{k}'; known: {', '.join(K.KINDS)}", "kinds")
+
+    if r["statuses"] == "open":
+        statuses = {(k, s.code) for k in kinds_ for s in K.KINDS[k].statuses.values() if s.open}
+    elif isinstance(r["statuses"], list):
+        statuses = set()
+        for s in names("statuses", r["statuses"]):
+            pairs = {(k, s) for k in kinds_ if s in K.KINDS[k].statuses}
+            if not pairs:
+                valid = sorted({s for k in kinds_ for s in K.KINDS[k].statuses})
+                raise bad(f"unknown status '{s}' for {'/'.join(kinds_)}; known: {', '.join(valid)}", "statuses")
+            statuses |= pairs
+    else:
+        raise bad('statuses must be a list or "open"', "statuses")
+
+    subtypes = set()
+    for s in names("subtypes", r["subtypes"]) if "subtypes" in r else []:
+        pairs = {(k, s) for k in kinds_ if s in K.KINDS[k].subtypes}
+        if not pairs:
+            valid = sorted({s for k in kinds_ for s in K.KINDS[k].subtypes})
+            raise bad(f"unknown subtype '{s}' for {'/'.join(kinds_)}; known: {', '.join(valid)}", "subtypes")
+        subtypes |= pairs
+
+    hazards = names("hazards", r["hazards"]) if "hazards" in r else []
+    if trigger == "hazard" and not hazards:
+        raise bad("a hazard rule needs 'hazards'", "trigger")
+    for h in hazards:
+        if h not in HAZARDS:
+            raise bad(f"unknown hazard '{h}'; known: {', '.join(HAZARDS)}", "hazards")
+    min_colour = r.get("min_colour", "blue")
+    if min_colour not in COLOURS:
+        raise bad(f"unknown colour '{min_colour}'; known: {', '.join(COLOURS)}", "min_colour")
+    forecasts = r.get("forecasts", True)
+    if not isinstance(forecasts, bool):
+        raise bad("'forecasts' must be true or false", "forecasts")
+    max_age = r.get("max_age_days")
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 1):
+        raise bad("'max_age_days' must be a whole number of days, 1 or more", "max_age_days")
+
+    priority = r["priority"]
+    if isinstance(priority, dict):
+        if trigger != "hazard":
+            raise bad("a priority table by colour applies only to hazard rules; give \"P1\", \"P2\" or \"P3\"",
+                      "priority")
+        for c, p in priority.items():
+            if c not in COLOURS:
+                raise bad(f"unknown colour '{c}' in priority; known: {', '.join(COLOURS)}", "priority")
+            if p not in PRIORITIES:
+                raise bad(f"unknown priority '{p}'; use P1, P2 or P3", "priority")
+        needed = COLOURS[COLOURS.index(min_colour):]
+        missing = [c for c in needed if c not in priority]
+        if missing:
+            raise bad(f"priority has no entry for {', '.join(missing)}", "priority")
+        ranks = [int(priority[c][1]) for c in needed]
+        if any(b > a for a, b in zip(ranks, ranks[1:])):
+            raise bad("priority must not fall as the warning colour rises (blue < yellow < orange < red)",
+                      "priority")
+        table = {c: priority[c] for c in needed}
+    elif priority in PRIORITIES:
+        table = {c: priority for c in (*COLOURS, None)}
+    else:
+        raise bad(f"unknown priority '{priority}'; use P1, P2 or P3, or a table by colour", "priority")
+
+    reason = text("reason", r["reason"])
+    reason_en = r.get("reason_en", "")
+    if not isinstance(reason_en, str):
+        raise bad("'reason_en' must be a string", "reason_en")
+    for key, template in (("reason", reason), ("reason_en", reason_en)):
+        _check_template(template, lambda msg, k=key: bad(msg, k))
+
+    return Rule(id=rid, trigger=trigger, kinds=kinds_, statuses=frozenset(statuses), priority=table,
+                reason=reason, reason_en=reason_en, subtypes=frozenset(subtypes), hazards=frozenset(hazards),
+                min_colour=min_colour, forecasts=forecasts, max_age_days=max_age, line=lines.key(n, None))
+
+
+def _check_template(template: str, bad) -> None:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as e:
+        raise bad(f"template is not valid ({e}); write a literal brace as {{{{ or }}}}") from None
+    for f in fields:
+        if f not in TEMPLATE_FIELDS:
+            raise bad(f"unknown field {{{f}}} in template; known: {', '.join(sorted(TEMPLATE_FIELDS))}")
+    try:
+        template.format_map({f: "" for f in TEMPLATE_FIELDS})
+    except (ValueError, KeyError, IndexError) as e:
+        raise bad(f"template cannot be formatted ({e})") from None
+
+
+def _section_error(config: Config, section: str, key: str, msg: str) -> ConfigError:
+    at = config.line_of(f"{key}", config.line_of(f"[{section}]") or 1) or config.line_of(f"[{section}]")
+    return ConfigError(f"{config.path}:{at or '?'}: [{section}] {key}: {msg}")
+
+
+def season_dates(config: Config) -> tuple[tuple[int, int], tuple[int, int], int]:
+    """([season] heating_start, heating_end as (month, day), preseason_days), checked."""
+    s = config.section("season")
+    out = []
+    for key, default in (("heating_start", "11-15"), ("heating_end", "03-15")):
+        value = s.get(key, default)
+        try:
+            month, day = (int(x) for x in str(value).split("-"))
+            date(2000, month, day)  # a leap year: 02-29 is a valid month-day
+        except ValueError:
+            raise _section_error(config, "season", key, f"'{value}' is not a month-day like \"11-15\"") from None
+        out.append((month, day))
+    lead = s.get("preseason_days", 45)
+    if isinstance(lead, bool) or not isinstance(lead, int) or not 0 <= lead <= 180:
+        raise _section_error(config, "season", "preseason_days", f"'{lead}' is not a number of days from 0 to 180")
+    return out[0], out[1], lead
+
+
+def households_steps(config: Config) -> tuple[int, ...]:
+    """[priority] households_raise: one threshold or a list; each one reached raises one level."""
+    value = config.get("priority", "households_raise", ())
+    steps = value if isinstance(value, list) else ([] if value in ((), 0) else [value])
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in steps):
+        raise _section_error(config, "priority", "households_raise",
+                             f"'{value}' must be a number of households (or a list of them), above 0")
+    return tuple(sorted(steps))
+
+
+def score_weights(config: Config) -> dict[str, float]:
+    """[priority] score_weights: the risk-score weight of one open follow-up of each priority."""
+    value = config.get("priority", "score_weights", {"P1": 5, "P2": 3, "P3": 1})
+    if not isinstance(value, dict) or set(value) - set(PRIORITIES) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value.values()):
+        raise _section_error(config, "priority", "score_weights",
+                             "must be a table like { P1 = 5, P2 = 3, P3 = 1 } of numbers 0 or more")
+    return {p: float(value.get(p, 0)) for p in PRIORITIES}
 
 
 def season_at(config: Config, today: date) -> Season:
     """The heating season current at `today`, or the next one if none is."""
-    s = config.section("season")
-    sm, sd = (int(x) for x in s.get("heating_start", "11-15").split("-"))
-    em, ed = (int(x) for x in s.get("heating_end", "03-15").split("-"))
-    lead = int(s.get("preseason_days", 45))
+    (sm, sd), (em, ed), lead = season_dates(config)
+
+    def day(year: int, month: int, d: int) -> date:
+        return date(year, month, min(d, 28) if (month, d) == (2, 29) and year % 4 else d)
+
     for year in (today.year - 1, today.year):
-        start = date(year, sm, sd)
-        end = date(year + 1 if (em, ed) < (sm, sd) else year, em, ed)
+        start = day(year, sm, sd)
+        end = day(year + 1 if (em, ed) < (sm, sd) else year, em, ed)
         if today <= end:
             return Season(start, end, start - timedelta(days=lead))
-    start = date(today.year + 1, sm, sd)
-    return Season(start, date(today.year + 2, em, ed), start - timedelta(days=lead))
+    start = day(today.year + 1, sm, sd)
+    end = day(today.year + 2 if (em, ed) < (sm, sd) else today.year + 1, em, ed)
+    return Season(start, end, start - timedelta(days=lead))
+
+
+# --- facilities as columns --------------------------------------------------------------------
+
+@dataclass
+class Facilities:
+    """Every facility as numpy columns (row i is one facility), typed for vectorised tests."""
+    id: np.ndarray          # int64
+    kind: np.ndarray        # int16 index into KIND_CODES, -1 unknown
+    status: np.ndarray      # int16 index into STATUS_PAIRS (kind, status), -1 unknown
+    subtype: np.ndarray     # int16 index into SUBTYPE_PAIRS (kind, subtype), -1 unknown
+    lon: np.ndarray         # float64
+    lat: np.ndarray
+    township: np.ndarray    # int32 index into `townships`, -1 none
+    households: np.ndarray  # int64
+    inspected: np.ndarray   # int32 day number (date.toordinal) of the last inspection; NEVER
+    due: np.ndarray         # int32 day number of the due date; NO_DUE
+    blocks_heating: np.ndarray  # bool
+    townships: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    @classmethod
+    def from_store(cls, store, townships: list[str]) -> "Facilities":
+        """Read every facility from the store (one query, a few dictionary passes, no per-row objects kept)."""
+        numeric, coded = store.facility_column_arrays(
+            {"id": "i8", "lon": "f8", "lat": "f8", "households": "i8", "blocks_heating": "i8"},
+            [("kind", "subtype", "status", "township"), ("last_inspected",), ("due",)],
+        )
+        codes, values = coded[("kind", "subtype", "status", "township")]
+        town_index = {t: i for i, t in enumerate(townships)}
+        lut = np.array([(*_codes(k, sub, st), town_index.get(t, -1)) for k, sub, st, t in values],
+                       dtype=np.int32).reshape(len(values), 4)
+        per = lut[codes]
+        (insp, insp_values), (due, due_values) = coded[("last_inspected",)], coded[("due",)]
+        insp_lut = np.array([_day(v, NEVER) for v, in insp_values], dtype=np.int32)
+        due_lut = np.array([_day(v, NO_DUE) for v, in due_values], dtype=np.int32)
+        return cls(
+            id=numeric["id"], kind=per[:, 0].astype(np.int16), status=per[:, 1].astype(np.int16),
+            subtype=per[:, 2].astype(np.int16), lon=numeric["lon"], lat=numeric["lat"],
+            township=per[:, 3].copy(), households=numeric["households"],
+            inspected=insp_lut[insp], due=due_lut[due],
+            blocks_heating=numeric["blocks_heating"].astype(bool), townships=tuple(townships),
+        )
+
+    def take(self, rows) -> "Facilities":
+        return Facilities(**{k: (v[rows] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()})
+
+
+def _codes(kind: str | None, subtype: str | None, status: str | None) -> tuple[int, int, int]:
+    return (KIND_CODES.index(kind) if kind in K.KINDS else -1,
+            _STATUS_INDEX.get((kind, status), -1), _SUBTYPE_INDEX.get((kind, subtype), -1))
+
+
+def _day(text: str | None, missing: int) -> int:
+    """A stored date or time ('2021-10-01', '2021-10-01T08:00:00Z') to its day number; `missing` if none."""
+    if not text:
+        return missing
+    try:
+        return date.fromisoformat(str(text)[:10]).toordinal()
+    except ValueError:
+        return missing
+
+
+def facility_arrays(columns: dict[str, list], townships: list[str] | None = None) -> Facilities:
+    """`Facilities` from plain column lists (id, kind, subtype, status, lon, lat, township,
+    households, last_inspected, due, blocks_heating), as tests and `explain` have them."""
+    towns = list(townships) if townships is not None else sorted({t for t in columns["township"] if t})
+    town_index = {t: i for i, t in enumerate(towns)}
+    codes = np.array([_codes(k, sub, st) for k, sub, st in zip(columns["kind"], columns["subtype"],
+                                                                columns["status"])], dtype=np.int16).reshape(-1, 3)
+    return Facilities(
+        id=np.asarray(columns["id"], dtype=np.int64),
+        kind=codes[:, 0], status=codes[:, 1], subtype=codes[:, 2],
+        lon=np.asarray(columns["lon"], dtype=np.float64), lat=np.asarray(columns["lat"], dtype=np.float64),
+        township=np.array([town_index.get(t, -1) for t in columns["township"]], dtype=np.int32),
+        households=np.array([h or 0 for h in columns["households"]], dtype=np.int64),
+        inspected=np.array([_day(d, NEVER) for d in columns["last_inspected"]], dtype=np.int32),
+        due=np.array([_day(d, NO_DUE) for d in columns["due"]], dtype=np.int32),
+        blocks_heating=np.array([bool(b) and str(b) != "0" for b in columns["blocks_heating"]], dtype=bool),
+        townships=tuple(towns),
+    )
+
+
+def _lut(size: int, true_at) -> np.ndarray:
+    """A boolean lookup table with one spare False slot at the end, which index -1 reaches."""
+    table = np.zeros(size + 1, dtype=bool)
+    table[list(true_at)] = True
+    return table
+
+
+# --- warned areas ----------------------------------------------------------------------------
+
+@dataclass
+class Area:
+    """One active warning, ready for point tests."""
+    index: int
+    alert: dict
+    hazard: str
+    colour: str | None        # None counts as blue
+    forecast: bool            # derived from a forecast threshold, not an official warning
+    geometry: object          # shapely geometry (prepared) or None
+    township_codes: frozenset[str]
+
+    @property
+    def level(self) -> int:
+        return COLOURS.index(self.colour) if self.colour in COLOURS else 0
+
+    @property
+    def label(self) -> str:
+        a = self.alert
+        head = a.get("headline") or a.get("event") or self.hazard
+        return f"#{a.get('id', self.index)} {self.hazard} {self.colour or 'no colour'}: {head}"
+
+    def __getitem__(self, key):  # the alert's fields, as before areas were objects
+        return self.alert[key]
+
+    def get(self, key, default=None):
+        return self.alert.get(key, default)
+
+
+def prepare_areas(alerts: list[dict], township_codes: list[str]) -> list[Area]:
+    """Each alert with its geometry (polygons and circles, prepared once) and covered townships."""
+    out = []
+    for i, a in enumerate(alerts):
+        area = a.get("area") or {}
+        geom = area_geometry(area.get("polygons"), area.get("circles"))
+        if geom is not None:
+            shapely.prepare(geom)
+        colour = a.get("colour") if a.get("colour") in COLOURS else None
+        out.append(Area(i, a, a.get("hazard") or "other", colour, a.get("format") == "forecast", geom,
+                        frozenset(covered_townships(a.get("division_codes"), township_codes))))
+    return out
+
+
+class _Inside:
+    """Which facilities each area covers, computed once per area and shared by every rule."""
+
+    def __init__(self, f: Facilities, areas: list[Area]):
+        self.f, self.areas, self.cache = f, areas, {}
+        self.town_index = {t: i for i, t in enumerate(f.townships)}
+
+    def __call__(self, j: int) -> np.ndarray:
+        if j not in self.cache:
+            a, f = self.areas[j], self.f
+            mask = points_in(a.geometry, f.lon, f.lat)
+            if a.township_codes:
+                mask |= _lut(len(f.townships), [self.town_index[t] for t in a.township_codes
+                                                 if t in self.town_index])[f.township]
+            self.cache[j] = mask
+        return self.cache[j]
 
 
 # --- evaluation ------------------------------------------------------------------------------
 
-def facility_arrays(columns: dict[str, list]) -> dict[str, np.ndarray]:
-    """Columns as the store gives them, typed for vectorised tests."""
-    out = {c: np.asarray(columns[c], dtype=object) for c in ("kind", "subtype", "status", "township",
-                                                             "last_inspected", "due")}
-    out["id"] = np.asarray(columns["id"], dtype=np.int64)
-    out["lon"] = np.asarray(columns["lon"], dtype=np.float64)
-    out["lat"] = np.asarray(columns["lat"], dtype=np.float64)
-    out["households"] = np.asarray([h or 0 for h in columns["households"]], dtype=np.int64)
-    out["blocks_heating"] = np.asarray([b or 0 for b in columns["blocks_heating"]], dtype=bool)
-    # ISO dates compare as strings; "" sorts before every date (= never inspected / no due date)
-    out["last_inspected"] = np.asarray([(d or "")[:10] for d in out["last_inspected"]], dtype="U10")
-    out["due"] = np.asarray([(d or "")[:10] for d in out["due"]], dtype="U10")
-    return out
+@dataclass
+class Hits:
+    """One rule's matches: facility row indexes, priorities, and what caused each.
+
+    `group[k]` indexes `groups`: for hazard rules a tuple of area indexes (the warnings covering
+    the site, best first); for the calendar rules the date the reason names (a day number).
+    """
+    rule: Rule
+    rows: np.ndarray
+    rank: np.ndarray                       # 1 = P1 ... 3 = P3, after the households raise
+    group: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    groups: list = field(default_factory=list)
+    cutoff: date | None = None             # calendar rules: the date inspections are counted from
+
+    @property
+    def causes(self) -> list:
+        """Per hit, its group (area indexes for hazard rules)."""
+        return [self.groups[g] for g in self.group]
 
 
-def prepare_areas(alerts: list[dict], township_codes: list[str]) -> list[dict]:
-    """Attach to each alert its geometry and the township codes its division codes cover."""
-    out = []
-    for a in alerts:
-        area = a.get("area") or {}
-        out.append({**a, "geometry": area_geometry(area.get("polygons"), area.get("circles")),
-                    "township_set": covered_townships(a.get("division_codes"), township_codes)})
-    return out
+def base_mask(rule: Rule, f: Facilities) -> np.ndarray:
+    """Kind, status and subtype tests as two table lookups (the status code carries the kind)."""
+    mask = _lut(len(STATUS_PAIRS), [_STATUS_INDEX[p] for p in rule.statuses])[f.status]
+    if rule.subtypes:
+        mask &= _lut(len(SUBTYPE_PAIRS), [_SUBTYPE_INDEX[p] for p in rule.subtypes])[f.subtype]
+    return mask
 
 
-def evaluate(f: dict[str, np.ndarray], areas: list[dict], rules: list[Rule], *, today: date,
-             season: Season, households_raise: int = 0) -> list[Hits]:
-    """Every rule's hits. `f` from `facility_arrays`; `areas` from `prepare_areas` (active only)."""
-    n = len(f["id"])
-    inside_cache: dict[int, np.ndarray] = {}
+def qualifying(rule: Rule, areas: list[Area]) -> list[Area]:
+    """The warnings that can trigger a hazard rule: its hazards, at least its colour, forecasts if allowed."""
+    low = COLOURS.index(rule.min_colour)
+    return [a for a in areas if a.hazard in rule.hazards and a.level >= low and (rule.forecasts or not a.forecast)]
 
-    def inside(j: int) -> np.ndarray:
-        if j not in inside_cache:
-            a = areas[j]
-            mask = points_in(a["geometry"], f["lon"], f["lat"])
-            if a["township_set"]:
-                mask |= np.isin(f["township"], list(a["township_set"]))
-            inside_cache[j] = mask
-        return inside_cache[j]
 
-    today_s = today.isoformat()
+def calendar_cutoff(rule: Rule, today: date, season: Season) -> date | None:
+    """The date a calendar rule counts inspections from, or None when the rule is not active today."""
+    if rule.trigger == "preseason":
+        if not season.preseason_start <= today < season.start:
+            return None
+        start = season.preseason_start
+    elif rule.trigger == "season":
+        if not season.start <= today <= season.end:
+            return None
+        start = season.start
+    elif rule.trigger == "access":
+        return season.start if season.preseason_start <= today <= season.end else None
+    else:
+        return None
+    if rule.max_age_days:
+        start = max(start, today - timedelta(days=rule.max_age_days))
+    return start
+
+
+def evaluate(f: Facilities, areas: list[Area], rules: list[Rule], *, today: date, season: Season,
+             households_raise=()) -> list[Hits]:
+    """Every rule's hits. `areas` from `prepare_areas` (active warnings only)."""
+    n = len(f)
+    inside = _Inside(f, areas)
+    steps = (households_raise,) if isinstance(households_raise, int) else tuple(households_raise)
+    raised = np.zeros(n, np.int8)
+    for t in steps:
+        if t:
+            raised += f.households >= t
     results = []
     for rule in rules:
-        base = np.isin(f["kind"], rule.kinds) & np.isin(f["status"], list(rule.statuses))
-        if rule.subtypes:
-            base &= np.isin(f["subtype"], list(rule.subtypes))
-        causes = None
+        base = base_mask(rule, f)
+        groups: list = []
+        cutoff = None
         if rule.trigger == "hazard":
-            # best (lowest) rank over the qualifying warnings, and which warnings
-            rank = np.full(n, 9, dtype=np.int8)
-            hitmask = []
-            for j, a in enumerate(areas):
-                colour = a.get("colour") or "blue"
-                if a.get("hazard") not in rule.hazards or COLOURS.index(colour) < COLOURS.index(rule.min_colour):
-                    continue
-                m = base & inside(j)
-                r = int(rule.priority[colour][1])
-                rank[m] = np.minimum(rank[m], r)
-                hitmask.append((j, m))
-            rows = np.flatnonzero(rank < 9)
+            areas_ = sorted(qualifying(rule, areas), key=lambda a: (rule.rank(a.colour), -a.level, a.index))
+            rank = np.full(n, _NONE, dtype=np.int8)
+            for a in areas_:
+                np.minimum(rank, np.where(base & inside(a.index), rule.rank(a.colour), _NONE).astype(np.int8),
+                           out=rank)
+            rows = np.flatnonzero(rank < _NONE)
             rank = rank[rows]
-            if len(rows):
-                stack = np.vstack([m[rows] for _, m in hitmask])
-                ids = [j for j, _ in hitmask]
-                causes = [[ids[k] for k in np.flatnonzero(stack[:, c])] for c in range(len(rows))]
+            group, groups = _cause_groups(rows, [inside(a.index) for a in areas_], [a.index for a in areas_])
         else:
-            if rule.trigger == "preseason":
-                m = base & (f["last_inspected"] < season.preseason_start.isoformat()) \
-                    if season.preseason_start <= today < season.start else np.zeros(n, bool)
-            elif rule.trigger == "season":
-                m = base & (f["last_inspected"] < season.start.isoformat()) \
-                    if season.start <= today <= season.end else np.zeros(n, bool)
-            elif rule.trigger == "overdue":
-                m = base & (f["due"] != "") & (f["due"] < today_s)
-            elif rule.trigger == "access":
-                m = base & f["blocks_heating"] if season.preseason_start <= today <= season.end \
-                    else np.zeros(n, bool)
+            if rule.trigger == "overdue":
+                m = base & (f.due < today.toordinal())
+                key = f.due
+            else:
+                cutoff = calendar_cutoff(rule, today, season)
+                if cutoff is None:
+                    m = np.zeros(n, bool)
+                elif rule.trigger == "access":
+                    m = base & f.blocks_heating
+                else:
+                    m = base & (f.inspected < cutoff.toordinal())
+                key = f.inspected
             rows = np.flatnonzero(m)
-            rank = np.full(len(rows), int(rule.priority[None][1]), dtype=np.int8)
-        if households_raise:
-            rank = np.where(f["households"][rows] >= households_raise, np.maximum(rank - 1, 1), rank)
-        results.append(Hits(rule, rows, rank.astype(np.int8), causes or []))
+            rank = np.full(len(rows), rule.rank(None), dtype=np.int8)
+            values, group = np.unique(key[rows], return_inverse=True)
+            groups = [int(v) for v in values]
+            group = group.astype(np.int32).ravel()
+        if steps and len(rows):
+            rank = np.maximum(rank - raised[rows], 1).astype(np.int8)
+        results.append(Hits(rule, rows, rank, group, groups, cutoff))
     return results
 
 
-# --- follow-up rows with reasons --------------------------------------------------------------
+def _cause_groups(rows: np.ndarray, masks: list[np.ndarray], ids: list[int]) -> tuple[np.ndarray, list]:
+    """For each hit, the index of its set of covering areas in a list of distinct sets."""
+    if not len(rows):
+        return np.empty(0, np.int32), []
+    k = len(masks)
+    if k <= 63:
+        code = np.zeros(len(rows), np.uint64)
+        for j, m in enumerate(masks):
+            code |= m[rows].astype(np.uint64) << np.uint64(j)
+    else:
+        bits = np.empty((len(rows), k), bool)
+        for j, m in enumerate(masks):
+            bits[:, j] = m[rows]
+        packed = np.ascontiguousarray(np.packbits(bits, axis=1))
+        code = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    values, group = np.unique(code, return_inverse=True)
+    groups = []
+    for v in values:
+        if k <= 63:
+            members = [ids[j] for j in range(k) if int(v) >> j & 1]
+        else:
+            flags = np.unpackbits(np.frombuffer(v.tobytes(), np.uint8))[:k]
+            members = [ids[j] for j in np.flatnonzero(flags)]
+        groups.append(tuple(members))
+    return group.astype(np.int32).ravel(), groups
+
+
+# --- follow-ups with reasons ------------------------------------------------------------------
 
 class _Blank(dict):
     def __missing__(self, key):
         return ""
 
 
-def follow_ups(hits: list[Hits], f: dict[str, np.ndarray], areas: list[dict], *, today: date,
-               season: Season) -> list[dict]:
-    """Rows for the follow_ups table: facility, township, rule, priority, reasons, causes."""
-    out = []
+@dataclass
+class RuleFollowUps:
+    """One rule's follow-ups as columns; `text[k]` indexes `texts` (reason, reason_en, causes JSON, causes)."""
+    rule: str
+    facility_id: np.ndarray
+    priority: np.ndarray       # 1..3
+    text: np.ndarray
+    texts: list[tuple[str, str, str, list]]
+    township: np.ndarray       # township index per follow-up (-1 none), for scores
+
+
+@dataclass
+class FollowUps:
+    blocks: list[RuleFollowUps]
+    townships: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return sum(len(b.facility_id) for b in self.blocks)
+
+    def tuples(self):
+        """(facility_id, township, rule, priority, reason, reason_en, causes JSON) per follow-up,
+        the shape `Store.sync_follow_up_rows` takes (township is for township-wide follow-ups)."""
+        for b in self.blocks:
+            texts = b.texts
+            labels = ("", "P1", "P2", "P3")
+            for fid, p, t in zip(b.facility_id.tolist(), b.priority.tolist(), b.text.tolist()):
+                reason, reason_en, causes, _ = texts[t]
+                yield (fid, None, b.rule, labels[p], reason, reason_en, causes)
+
+    def dicts(self) -> list[dict]:
+        out = []
+        for b in self.blocks:
+            for fid, p, t, town in zip(b.facility_id.tolist(), b.priority.tolist(), b.text.tolist(),
+                                       b.township.tolist()):
+                reason, reason_en, _, causes = b.texts[t]
+                out.append({"facility_id": fid, "township": None,
+                            "township_code": self.townships[town] if town >= 0 else None,
+                            "rule": b.rule, "priority": f"P{p}", "reason": reason, "reason_en": reason_en,
+                            "causes": causes})
+        return out
+
+    def by_priority(self) -> dict[str, int]:
+        counts = {p: 0 for p in PRIORITIES}
+        for b in self.blocks:
+            for p, c in zip(*np.unique(b.priority, return_counts=True)):
+                counts[f"P{int(p)}"] += int(c)
+        return {p: c for p, c in counts.items() if c}
+
+
+def follow_up_rows(hits: list[Hits], f: Facilities, areas: list[Area], *, today: date,
+                   season: Season) -> FollowUps:
+    """The follow-ups of `hits` with reasons and causes, formatted once per distinct case."""
+    blocks = []
     for h in hits:
-        rule = h.rule
-        for k, i in enumerate(h.rows):
-            kind = K.KINDS[f["kind"][i]]
-            st = kind.statuses[f["status"][i]]
-            values = _Blank(status=st.zh, status_en=st.en, due=f["due"][i],
-                            inspected=f["last_inspected"][i] or "从未 never")
-            causes: list = []
-            if rule.trigger == "hazard":
-                alerts = [areas[j] for j in h.causes[k]]
-                top = max(alerts, key=lambda a: COLOURS.index(a.get("colour") or "blue"))
-                values.update(
-                    hazard=top.get("hazard_zh") or top.get("event") or top["hazard"],
-                    hazard_en=top.get("hazard_en") or top["hazard"],
-                    colour=COLOUR_ZH.get(top.get("colour"), ""), colour_en=(top.get("colour") or "").capitalize(),
-                    headline=top.get("headline") or top.get("event") or "",
-                )
-                causes = [{"alert": a["id"], "hazard": a["hazard"], "colour": a.get("colour"),
-                           "headline": a.get("headline")} for a in alerts]
-            elif rule.trigger in ("preseason", "season", "access"):
-                since = season.preseason_start if rule.trigger == "preseason" else season.start
-                values["since"] = since.isoformat()
-                causes = [{"date": since.isoformat(), "what": f"{rule.trigger} {season.start}..{season.end}"}]
-            elif rule.trigger == "overdue":
-                values["days"] = (today - date.fromisoformat(f["due"][i])).days
-                causes = [{"date": f["due"][i], "what": "due"}]
-            out.append({
-                "facility_id": int(f["id"][i]), "township": None, "rule": rule.id,
-                "priority": f"P{int(h.rank[k])}",
-                "reason": rule.reason.format_map(values), "reason_en": rule.reason_en.format_map(values),
-                "causes": causes,
-            })
-    return out
+        if not len(h.rows):
+            blocks.append(RuleFollowUps(h.rule.id, np.empty(0, np.int64), np.empty(0, np.int8),
+                                        np.empty(0, np.int32), [], np.empty(0, np.int32)))
+            continue
+        status, subtype = f.status[h.rows].astype(np.int64), f.subtype[h.rows].astype(np.int64)
+        key = (status * (len(SUBTYPE_PAIRS) + 1) + subtype) * max(len(h.groups), 1) + h.group
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)  # first: one hit per case
+        texts = []
+        for k in first:
+            i = h.rows[k]
+            texts.append(_texts(h, int(h.group[k]), int(f.status[i]), int(f.subtype[i]), areas,
+                                today=today, season=season))
+        blocks.append(RuleFollowUps(h.rule.id, f.id[h.rows], h.rank, which.astype(np.int32).ravel(), texts,
+                                    f.township[h.rows]))
+    return FollowUps(blocks, f.townships)
+
+
+def _texts(h: Hits, group: int, status: int, subtype: int, areas: list[Area], *, today: date,
+           season: Season) -> tuple[str, str, str, list]:
+    rule = h.rule
+    kind_code, status_code = STATUS_PAIRS[status] if status >= 0 else (None, None)
+    kind = K.KINDS.get(kind_code)
+    st = kind.statuses.get(status_code) if kind else None
+    sub = kind.subtypes.get(SUBTYPE_PAIRS[subtype][1]) if kind and subtype >= 0 else None
+    values = _Blank(
+        kind=kind.zh if kind else "", kind_en=kind.en if kind else "",
+        status=st.zh if st else (status_code or ""), status_en=st.en if st else (status_code or ""),
+        subtype=sub[0] if sub else "", subtype_en=sub[1] if sub else "",
+        season_start=season.start.isoformat(), season_end=season.end.isoformat(),
+        preseason_start=season.preseason_start.isoformat(), max_age_days=rule.max_age_days or "",
+    )
+    causes: list = []
+    if rule.trigger == "hazard":
+        cause_areas = [areas[j] for j in h.groups[group]]
+        top = cause_areas[0]  # best priority, then highest colour: evaluate sorts them so
+        a = top.alert
+        values.update(
+            hazard=a.get("hazard_zh") or a.get("event") or top.hazard,
+            hazard_en=a.get("hazard_en") or a.get("event_en") or top.hazard,
+            colour=COLOUR_ZH.get(top.colour, ""), colour_en=(top.colour or "").capitalize(),
+            headline=a.get("headline") or a.get("event") or "",
+            headline_en=a.get("headline_en") or a.get("headline") or a.get("event_en") or "",
+            alerts=len(cause_areas),
+        )
+        causes = [{"alert": c.alert.get("id"), "hazard": c.hazard, "colour": c.colour,
+                   "headline": c.alert.get("headline"), "sender": c.alert.get("sender_name") or c.alert.get("sender"),
+                   "source": "forecast" if c.forecast else "warning",
+                   "expires": c.alert.get("ends") or c.alert.get("expires")} for c in cause_areas]
+    elif rule.trigger == "overdue":
+        due = date.fromordinal(h.groups[group])
+        values.update(due=due.isoformat(), days=(today - due).days)
+        causes = [{"date": due.isoformat(), "what": "due date passed"}]
+    else:
+        inspected = h.groups[group]
+        values.update(since=h.cutoff.isoformat(),
+                      inspected=date.fromordinal(inspected).isoformat() if inspected != NEVER else "从未",
+                      inspected_en=date.fromordinal(inspected).isoformat() if inspected != NEVER else "never")
+        what = {"preseason": f"pre-season window {season.preseason_start}..{season.preseason_end}",
+                "season": f"heating season {season.start}..{season.end}",
+                "access": f"pre-season and heating season {season.preseason_start}..{season.end}"}[rule.trigger]
+        if rule.max_age_days and rule.trigger != "access":
+            what += f", inspections older than {rule.max_age_days} days count as none"
+        causes = [{"date": h.cutoff.isoformat(), "what": what}]
+    return (rule.reason.format_map(values), rule.reason_en.format_map(values),
+            json.dumps(causes, ensure_ascii=False), causes)
+
+
+def follow_ups(hits: list[Hits], f: Facilities, areas: list[Area], *, today: date, season: Season) -> list[dict]:
+    """The follow-ups as dicts (facility_id, township_code, rule, priority, reason, reason_en, causes)."""
+    return follow_up_rows(hits, f, areas, today=today, season=season).dicts()
 
 
 def risk_scores(rows: list[dict], weights: dict[str, float]) -> dict[str, float]:
-    """Township risk score: the sum of the priority weights of its open follow-ups."""
+    """Township risk score: the sum, over the township's open follow-ups, of their priority's weight.
+
+    score(t) = w_P1 * n_P1(t) + w_P2 * n_P2(t) + w_P3 * n_P3(t), with n_P(t) the open follow-ups of
+    priority P at sites in township t (or for t itself) and the weights [priority] score_weights
+    (default 5, 3, 1). A site with two follow-ups counts twice: each is a job to do.
+    """
     scores: dict[str, float] = {}
     for r in rows:
         t = r.get("township_code")
         if t:
             scores[t] = scores.get(t, 0.0) + float(weights.get(r["priority"], 0))
     return scores
+
+
+# --- explaining one facility -------------------------------------------------------------------
+
+def explain(f: Facilities, areas: list[Area], rules: list[Rule], *, today: date, season: Season,
+            households_raise=()) -> list[dict]:
+    """For the one facility in `f`: every rule, whether it matched, its priority and reason, and the
+    checks that decided it, each (passed, words). Uses `evaluate` itself, so it cannot disagree."""
+    assert len(f) == 1, "explain takes one facility"
+    hits = evaluate(f, areas, rules, today=today, season=season, households_raise=households_raise)
+    rows = follow_up_rows(hits, f, areas, today=today, season=season).dicts()
+    by_rule = {r["rule"]: r for r in rows}
+    inside = _Inside(f, areas)
+    kind_code, status_code = STATUS_PAIRS[f.status[0]] if f.status[0] >= 0 else (None, None)
+    subtype_code = SUBTYPE_PAIRS[f.subtype[0]][1] if f.subtype[0] >= 0 else None
+    steps = (households_raise,) if isinstance(households_raise, int) else tuple(households_raise)
+    out = []
+    for rule in rules:
+        checks = []
+        ok_kind = kind_code in rule.kinds
+        checks.append((ok_kind, f"kind {kind_code} {'in' if ok_kind else 'not in'} [{', '.join(rule.kinds)}]"))
+        if rule.subtypes:
+            subs = sorted({s for _, s in rule.subtypes})
+            ok = (kind_code, subtype_code) in rule.subtypes
+            checks.append((ok, f"subtype {subtype_code} {'in' if ok else 'not in'} [{', '.join(subs)}]"))
+        ok = (kind_code, status_code) in rule.statuses
+        checks.append((ok, f"status {status_code} {'in' if ok else 'not in'} [{', '.join(rule.status_names)}]"))
+        checks += _trigger_checks(rule, f, areas, inside, today, season)
+        hit = by_rule.get(rule.id)
+        if hit and steps:
+            h = int(f.households[0])
+            reached = [t for t in steps if h >= t]
+            if reached:
+                checks.append((True, f"serves {h} households (at least {reached[-1]}): priority raised "
+                                     f"{len(reached)} level{'s' if len(reached) > 1 else ''}"))
+        out.append({"rule": rule.id, "trigger": rule.trigger, "matched": hit is not None,
+                    "priority": hit["priority"] if hit else None, "reason": hit["reason"] if hit else None,
+                    "reason_en": hit["reason_en"] if hit else None, "causes": hit["causes"] if hit else [],
+                    "checks": [{"ok": bool(ok), "why": why} for ok, why in checks]})
+    return out
+
+
+def _trigger_checks(rule: Rule, f: Facilities, areas: list[Area], inside: _Inside, today: date,
+                    season: Season) -> list[tuple[bool, str]]:
+    if rule.trigger == "hazard":
+        names = "/".join(sorted(rule.hazards))
+        relevant = [a for a in areas if a.hazard in rule.hazards]
+        if not relevant:
+            return [(False, f"no active warning of {names}")]
+        covering = [a for a in relevant if inside(a.index)[0]]
+        if not covering:
+            return [(False, f"no active warning of {names} covers it ({len(relevant)} in force elsewhere)")]
+        good = set(id(a) for a in qualifying(rule, covering))
+        out = []
+        for a in covering:
+            if id(a) in good:
+                out.append((True, f"covered by {a.label}"))
+            elif a.level < COLOURS.index(rule.min_colour):
+                out.append((False, f"covered by {a.label}, below the rule's min colour {rule.min_colour}"))
+            else:
+                out.append((False, f"covered by {a.label}, a forecast, and the rule takes no forecasts"))
+        return out
+    if rule.trigger == "overdue":
+        due = int(f.due[0])
+        if due == NO_DUE:
+            return [(False, "no due date")]
+        d = date.fromordinal(due)
+        if due < today.toordinal():
+            return [(True, f"due {d} has passed ({(today - d).days} days)")]
+        return [(False, f"due {d} has not passed (today {today})")]
+    cutoff = calendar_cutoff(rule, today, season)
+    window = {"preseason": ("the pre-season window", season.preseason_start, season.preseason_end),
+              "season": ("the heating season", season.start, season.end),
+              "access": ("the pre-season or heating season", season.preseason_start, season.end)}[rule.trigger]
+    if cutoff is None:
+        return [(False, f"not in {window[0]} {window[1]}..{window[2]} (today {today})")]
+    out = [(True, f"in {window[0]} {window[1]}..{window[2]}")]
+    if rule.trigger == "access":
+        blocks = bool(f.blocks_heating[0])
+        out.append((blocks, "marked as blocking heating access" if blocks else "not marked as blocking heating access"))
+        return out
+    inspected = int(f.inspected[0])
+    last = date.fromordinal(inspected).isoformat() if inspected != NEVER else "never"
+    if inspected < cutoff.toordinal():
+        out.append((True, f"last inspected {last}, before {cutoff}"))
+    else:
+        out.append((False, f"inspected {last}, on or after {cutoff}"))
+    return out
 
 
 def today_in(now: datetime, tz: str) -> date:

@@ -4,35 +4,173 @@ from __future__ import annotations
 
 import click
 
-from .context import App, echo_json, pass_app, table
+from .context import App, pass_app, table
+
+CSV_COLUMNS = ("facility_id", "name", "township", "township_code", "kind", "subtype", "status", "households",
+               "responsible", "phone", "rule", "priority", "reason", "reason_en", "since", "closed", "new", "causes")
+
+
+def _priorities(ctx, param, values) -> list[str]:
+    out = []
+    for v in values:
+        for p in v.replace("，", ",").split(","):
+            p = p.strip().upper()
+            if p not in ("P1", "P2", "P3"):
+                raise click.BadParameter(f"'{p}' is not a priority; use P1, P2 or P3 (e.g. --priority P1,P2)")
+            out.append(p)
+    return out
 
 
 @click.command("followups")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.option("--township", "-t", metavar="NAME|CODE", help="Only this township (name, part of it, or code).")
+@click.option("--kind", "-k", metavar="KIND", help="Only this kind: heating 供暖设施, fire 消防隐患, flood 水毁设施.")
+@click.option("--priority", "-p", "priorities", multiple=True, callback=_priorities, metavar="P1[,P2]",
+              help="Only these priorities (repeat, or separate by commas).")
+@click.option("--new", "new", is_flag=True,
+              help="Only follow-ups opened by this evaluation (new since the previous one).")
+@click.option("--closed", "closed", is_flag=True,
+              help="Only follow-ups this evaluation closed (gone since the previous one); with --new, both.")
+@click.option("--explain", "explain_id", type=int, metavar="ID",
+              help="Instead of the list: which rules match facility ID and which do not, and why.")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON (a list of objects).")
+@click.option("--csv", "as_csv", is_flag=True, help="Output CSV (UTF-8 with BOM, so Excel reads the Chinese).")
 @pass_app
-def followups(app: App, as_json: bool):
-    """Evaluate the rules now (or at --as-of) and list the open follow-ups by priority.
+def followups(app: App, township, kind, priorities, new, closed, explain_id, as_json, as_csv):
+    """Evaluate the rules now (or at --as-of) and list the open follow-ups.
 
-    P1 act today, P2 this week, P3 routine; within a priority, sites serving more
-    households come first. Each follow-up says which rule fired, why, and since when.
+    Sorted by priority (P1 act today, P2 this week, P3 routine), then by households served,
+    most first. Each follow-up says which rule fired, why (the warnings or dates that caused
+    it) and since when it has been open; one that persists keeps its "since", one that goes
+    away is closed, not deleted.
+
+    \b
+    Examples:
+      monitor followups
+      monitor followups --township 汤河口 --priority P1,P2
+      monitor followups --new --closed          # what changed since the previous run
+      monitor followups --kind heating --csv > heating.csv
+      monitor followups --explain 42            # why is (or isn't) site 42 on the list?
     """
     from .. import clock, evaluation
+    from .. import kinds as K
+    from ..errors import UsageError
 
+    if as_json and as_csv:
+        raise UsageError("give --json or --csv, not both")
     store = app.existing_store()
-    evaluation.run(store, app.config, clock.now())
-    rows = store.open_follow_ups()
-    if as_json:
-        echo_json([{
-            "facility_id": r["facility_id"], "name": r["name"], "township": r["township_name"],
-            "township_code": r["township_code"], "kind": r["kind"], "rule": r["rule"], "priority": r["priority"],
-            "reason": r["reason"], "reason_en": r["reason_en"], "causes": r["causes"], "since": r["since"],
-            "households": r["households"],
-        } for r in rows])
+    if explain_id is not None:
+        if township or kind or priorities or new or closed or as_csv:
+            raise UsageError("--explain takes only --json (and --as-of)")
+        _explain(app, evaluation.explain(store, app.config, explain_id, clock.now()), as_json)
         return
+    kind_code = None
+    if kind:
+        try:
+            kind_code = K.kind(kind).code
+        except KeyError:
+            raise UsageError(f"unknown kind '{kind}'; use heating, fire or flood") from None
+    town = store.township_lookup(township) if township else None
+
+    outcome = evaluation.run(store, app.config, clock.now())
+    filters = {"township": town["code"] if town else None, "kind": kind_code, "priorities": priorities,
+               "decode_causes": not (as_json or as_csv)}
+    if new or closed:
+        rows = (store.follow_up_list(opened_at=outcome.at, **filters) if new else []) + \
+               (store.follow_up_list(closed_at=outcome.at, **filters) if closed else [])
+    else:
+        rows = store.follow_up_list(**filters)
+    if as_json:
+        _write_json(rows, outcome.at)
+    elif as_csv:
+        _write_csv(rows, outcome.at)
+    else:
+        _print(app, rows, outcome, town, new, closed)
+
+
+def _record(r: dict, at: str) -> dict:
+    return {"facility_id": r["facility_id"], "name": r["name"], "township": r["township_name"],
+            "township_code": r["township_code"], "kind": r["kind"], "subtype": r["subtype"], "status": r["status"],
+            "households": r["households"], "responsible": r["responsible"], "phone": r["phone"], "rule": r["rule"],
+            "priority": r["priority"], "reason": r["reason"], "reason_en": r["reason_en"], "since": r["since"],
+            "closed": r["closed"], "new": r["since"] == at and r["closed"] is None}
+
+
+def _write_json(rows: list[dict], at: str) -> None:
+    """A JSON list written in one go; each row's causes are the stored JSON text, spliced in as is."""
+    import json
+    import sys
+
+    parts = []
+    for r in rows:
+        text = json.dumps(_record(r, at), ensure_ascii=False)
+        parts.append(f'{text[:-1]}, "causes": {r["causes"] or "[]"}}}')
+    sys.stdout.write("[\n" + ",\n".join(parts) + "\n]\n" if parts else "[]\n")
+
+
+def _write_csv(rows: list[dict], at: str) -> None:
+    import csv
+    import io
+    import sys
+
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in rows:
+        rec = {**_record(r, at), "causes": r["causes"] or "[]"}
+        w.writerow(["" if rec[c] is None else rec[c] for c in CSV_COLUMNS])
+    sys.stdout.write(buf.getvalue())
+
+
+def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool) -> None:
+    from .. import clock
+    from .context import console
+
     tz = app.config.timezone
-    table(f"待跟进 Follow-ups ({len(rows)})", ["优先级", "ID", "名称 name", "乡镇 township", "原因 reason", "起始 since"],
-          [[r["priority"], r["facility_id"], r["name"], r["township_name"], r["reason"], clock.local(r["since"], tz)]
-           for r in rows])
+    c = console()
+    prev = clock.local(outcome.previous, tz) if outcome.previous else "none 无"
+    c.print(f"评估 evaluated {clock.local(outcome.at, tz)} (previous 上次 {prev}): {outcome.follow_ups} open 待跟进 — "
+            f"new 新增 {outcome.new}, closed 已关闭 {outcome.closed}, changed 有变化 {outcome.changed}; "
+            f"active warnings 生效预警 {outcome.active_alerts}", markup=False, highlight=False)
+    what = "待跟进 Follow-ups"
+    if new or closed:
+        what = " + ".join(w for w, on in (("新增 New", new), ("已关闭 Closed", closed)) if on) + " since the previous run"
+    if town:
+        what += f" · {town['name']}"
+    columns = ["优先级", "ID", "名称 name", "乡镇 township", "户数", "规则 rule", "原因 reason", "起始 since"]
+    if closed:
+        columns.append("关闭 closed")
+    table(f"{what} ({len(rows)})", columns,
+          [[r["priority"], r["facility_id"], r["name"], r["township_name"], r["households"], r["rule"], r["reason"],
+            clock.local(r["since"], tz)] + ([clock.local(r["closed"], tz)] if closed else []) for r in rows])
+
+
+def _explain(app: App, result: dict, as_json: bool) -> None:
+    from .. import clock
+    from .. import kinds as K
+    from .context import console, echo_json
+
+    if as_json:
+        echo_json(result)
+        return
+    f, tz = result["facility"], app.config.timezone
+    k = K.KINDS.get(f["kind"])
+    status = k.label(f["status"]) if k else f["status"]
+    s = result["season"]
+    c = console()
+    c.print(f"设施 #{f['id']} {f['name']} — {f['kind']}/{f['subtype']}, status {status}, "
+            f"{f['households'] or 0} households, township {f['township'] or 'none'}", markup=False)
+    c.print(f"as of {clock.local(result['as_of'], tz)}: pre-season {s['preseason_start']}.., heating season "
+            f"{s['start']}..{s['end']}; {result['active_alerts']} active warning(s)", markup=False)
+    rows = []
+    for r in result["rules"]:
+        mark = "✓ matched 命中" if r["matched"] else "✗ no 未命中"
+        why = "\n".join(("✓ " if ch["ok"] else "✗ ") + ch["why"] for ch in r["checks"])
+        if r["matched"]:
+            why = f"{r['reason']}\n{why}"
+        since = clock.local(r["since"], tz) if r.get("since") else ""
+        rows.append([r["rule"], mark, r["priority"] or "", why, since])
+    table("规则 Rules", ["规则 rule", "结果 result", "优先级", "原因 why", "起始 since"], rows)
 
 
 def register(main: click.Group) -> None:
