@@ -27,9 +27,9 @@ SECTIONS: dict[str, set[str] | None] = {
     "priority": {"households_raise", "score_weights"},
     "map": {"out", "title", "history_entries", "basemap"},
     "demo": {"as_of", "db", "map", "facilities", "alerts"},
-    "fetch": {"user_agent", "contact", "connect_timeout", "read_timeout", "retries", "max_bytes",
-              "concurrency", "lock"},
-    "forecast": None,
+    "fetch": {"user_agent", "contact", "connect_timeout", "read_timeout", "total_timeout", "retries", "backoff",
+              "max_retry_after", "max_bytes", "concurrency", "max_links", "deadline", "lock"},
+    "forecast": {"min_temperature_c", "drop_48h_c", "gust_ms", "snowfall_mm"},
     "sources": None,
     "rules": None,
 }

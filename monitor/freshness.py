@@ -1,4 +1,10 @@
-"""Is the alert data current? Per configured source, the age of its last successful refresh."""
+"""Is the alert data current? Per configured source, the age of its last successful refresh.
+
+A refresh is successful when the source answered and what it gave was stored, or it answered
+304 Not Modified (the data are as current as the feed). A source is stale when that is older
+than its `max_age_minutes`, or it never succeeded. Disabled sources are not checked.
+Ages are measured at `now`, which is --as-of when replaying, so a replay judges its own moment.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +12,28 @@ from datetime import datetime
 
 from . import clock
 from .config import Config
+from .sources import DEFAULT_MAX_AGE_MINUTES, configured
 from .store import Store
 
-DEFAULT_MAX_AGE_MINUTES = 90
+__all__ = ["DEFAULT_MAX_AGE_MINUTES", "source_status", "staleness"]
 
 
 def source_status(store: Store, config: Config, now: datetime) -> list[dict]:
-    """One entry per configured source: last success, last error, age in minutes, stale or not."""
+    """One entry per enabled source: last success, last attempt and its error, age, stale or not."""
     out = []
-    for src in config.data.get("sources", []):
-        name = src.get("name")
-        max_age = float(src.get("max_age_minutes", DEFAULT_MAX_AGE_MINUTES))
-        ok = store.last_fetch(name, ok=True)
-        last = store.last_fetch(name)
-        last_ok = ok["finished"] if ok else None
+    for src in configured(config):
+        ok = store.last_fetch(src.name, ok=True)
+        last = store.last_fetch(src.name)
+        last_ok = ok["finished"] or ok["started"] if ok else None
         age = (now - clock.from_iso(last_ok)).total_seconds() / 60 if last_ok else None
+        failed = last is not None and not last["ok"]
         out.append({
-            "source": name, "kind": src.get("kind"), "last_success": last_ok,
+            "source": src.name, "kind": src.kind, "last_success": last_ok,
             "last_attempt": last["started"] if last else None,
-            "last_error": last["error"] if last and not last["ok"] else None,
-            "age_minutes": round(age, 1) if age is not None else None, "max_age_minutes": max_age,
-            "stale": age is None or age > max_age,
+            "last_error": last["error"] if failed else None,
+            "last_error_at": last["started"] if failed else None,
+            "age_minutes": round(age, 1) if age is not None else None, "max_age_minutes": src.max_age_minutes,
+            "stale": age is None or age > src.max_age_minutes,
         })
     return out
 

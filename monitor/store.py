@@ -424,6 +424,27 @@ class Store:
         row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
         return dict(row) if row else None
 
+    # --- refresh -----------------------------------------------------------------------------
+    # What `monitor alerts refresh` (monitor.refresh, monitor.fetch) needs beyond alerts and
+    # fetch_log above. Callers hold `write()`: one source's alerts and its log row commit together.
+
+    def retire_forecast_alerts(self, source: str, prefix: str, before: str, keep: Sequence[str]) -> int:
+        """Mark `updated` (no successor) the active forecast alerts of `source` whose identifier
+        starts with `prefix` (one township's), sent before `before`, except identifiers in `keep`."""
+        marks = ", ".join("?" * len(keep))
+        cur = self.conn.execute(
+            "UPDATE alerts SET state = 'updated' WHERE source = ? AND format = 'forecast' AND state = 'active'"
+            " AND substr(identifier, 1, ?) = ? AND sent < ?"
+            + (f" AND identifier NOT IN ({marks})" if keep else ""),
+            (source, len(prefix), prefix, before, *keep),
+        )
+        return cur.rowcount
+
+    def fetch_log(self, source: str | None = None, limit: int = 50) -> list[dict]:
+        """The latest fetch_log rows (of one source, or all), newest first."""
+        sql = "SELECT * FROM fetch_log" + (" WHERE source = ?" if source else "") + " ORDER BY id DESC LIMIT ?"
+        return [dict(r) for r in self.conn.execute(sql, ((source,) if source else ()) + (int(limit),))]
+
     # --- follow-ups --------------------------------------------------------------------------
 
     def open_follow_ups(self) -> list[dict]:

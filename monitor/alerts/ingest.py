@@ -2,8 +2,15 @@
 
 Deduplicate on (sender, identifier, sent); an Update or Cancel supersedes the messages it
 references (marking them `updated` or `cancelled`, with `superseded_by`), whichever order they
-arrive in; `expires` ends an alert without touching the row; non-Actual messages (Exercise,
-Test, Draft) are stored but never count as in force. One call is one transaction.
+arrive in; a reference without a sent time (CMA's) matches that identifier at any time;
+`expires` ends an alert without touching the row; non-Actual messages (Exercise, Test, Draft)
+are stored but never count as in force. One call is one transaction (it joins the caller's).
+
+Forecast alerts (format 'forecast', synthesised from a forecast at each fetch, sent = fetch
+time) have no references: a later one with the same (sender, identifier) replaces the earlier
+(`updated`), and one whose content is unchanged (colour, onset, expires, headline) is counted
+as a duplicate and not stored again, so a refresh every 15 minutes does not pile up copies.
+`retire_forecasts` supersedes a township's forecast alerts that a newer forecast no longer gives.
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ def save(store: Store, alerts: list[Alert]) -> IngestCounts:
     received = clock.iso(clock.now())
     with store.write():
         for alert in alerts:
+            if alert.format == "forecast" and _same_forecast(store, alert):
+                counts.duplicate += 1
+                continue
             new_id = store.insert_alert(row_of(alert, received))
             if new_id is None:
                 counts.duplicate += 1
@@ -68,7 +78,35 @@ def save(store: Store, alerts: list[Alert]) -> IngestCounts:
             for later in _referencing(store, alert, new_id):
                 state = "cancelled" if later["msg_type"] == "Cancel" else "updated"
                 store.supersede_alert(new_id, later["id"], state)
+            if alert.format == "forecast":
+                counts.updated += _replace_forecast(store, alert, new_id)
     return counts
+
+
+def retire_forecasts(store: Store, source: str, township: str, issued: str, keep: set[str]) -> int:
+    """A newer forecast for `township` (fetched at `issued`) no longer gives the hazards of the
+    source's earlier forecast alerts whose identifier is not in `keep`: mark them `updated`
+    (with no successor). Their count."""
+    return store.retire_forecast_alerts(source, f"forecast:{township}:", issued, sorted(keep))
+
+
+def _same_forecast(store: Store, alert: Alert) -> bool:
+    """The newest stored forecast with this identifier is older, still active, and says the same."""
+    rows = store.find_alert(alert.sender, alert.identifier)  # ordered by sent
+    latest = rows[-1] if rows else None
+    return (latest is not None and latest["state"] == "active" and (latest["sent"] or "") < (alert.sent or "")
+            and all(latest[k] == getattr(alert, k) for k in ("colour", "onset", "expires", "headline")))
+
+
+def _replace_forecast(store: Store, alert: Alert, new_id: int) -> int:
+    """Same (sender, identifier): the latest sent wins, whichever order they arrive in.
+    How many stored ones this alert replaced."""
+    rows = [r for r in store.find_alert(alert.sender, alert.identifier) if r["id"] != new_id]
+    later = [r for r in rows if (r["sent"] or "") > (alert.sent or "")]
+    if later:
+        store.supersede_alert(new_id, later[-1]["id"], "updated")
+        return 0
+    return sum(store.supersede_alert(r["id"], new_id, "updated") for r in rows)
 
 
 def _referencing(store: Store, alert: Alert, new_id: int) -> list[dict]:
@@ -82,4 +120,3 @@ def _referencing(store: Store, alert: Alert, new_id: int) -> list[dict]:
                 out.append(c)
                 break
     return out
-

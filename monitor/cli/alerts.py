@@ -41,38 +41,24 @@ def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...]
                f"{counts.cancelled} cancelled")
 
 
-def _state(alert: dict, now_iso: str) -> str:
-    if alert["state"] != "active":
-        return alert["state"]
-    end = alert.get("ends") or alert.get("expires")
-    return "expired" if end and end <= now_iso else "active"
-
-
-def alert_json(alert: dict, now_iso: str, township_names: dict[str, str]) -> dict:
-    from ..spatial import covered_townships
-
-    codes = covered_townships(alert.get("division_codes"), list(township_names))
-    return {k: alert.get(k) for k in (
-        "id", "source", "format", "sender", "sender_name", "identifier", "sent", "msg_type", "status", "event",
-        "hazard", "colour", "cma_type", "severity", "urgency", "certainty", "onset", "effective", "expires", "ends",
-        "headline", "headline_en", "area_desc", "division_codes", "refs", "superseded_by", "warnings",
-    )} | {"state": _state(alert, now_iso), "townships": sorted(township_names[c] for c in codes)}
-
-
 @alerts.command("list")
 @click.option("--active", is_flag=True, help="Only warnings in force now (or at --as-of).")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 @pass_app
 def alerts_list(app: App, active: bool, as_json: bool):
-    """List stored alerts, newest first, with their state (active, updated, cancelled, expired)."""
+    """List stored alerts, newest first, with their state (active, superseded, cancelled, expired).
+
+    --json gives an array of objects: id, source, sender, identifier, sent, msg_type, status,
+    event, hazard, colour, onset, expires, state, townships (names; township_codes too), and more.
+    """
     from .. import clock
+    from ..alertview import alert_json
     from ..evaluation import active_alerts
 
     store = app.existing_store()
     now = clock.now()
     rows = active_alerts(store, now) if active else store.alerts()
-    names = {t["code"]: t["name"] for t in store.townships(with_geometry=False)}
-    data = [alert_json(a, clock.iso(now), names) for a in rows]
+    data = alert_json(rows, clock.iso(now), store.townships())
     if as_json:
         echo_json(data)
         return
@@ -91,14 +77,15 @@ def alerts_list(app: App, active: bool, as_json: bool):
 def alerts_show(app: App, alert_id: int, as_json: bool):
     """Show one stored alert: its fields, area, lifecycle, validation warnings and raw document."""
     from .. import clock
+    from ..alertview import alert_json
     from ..errors import UsageError
 
     store = app.existing_store()
     alert = store.alert(alert_id)
     if alert is None:
         raise UsageError(f"no alert {alert_id}; `monitor alerts list` shows the ids")
-    names = {t["code"]: t["name"] for t in store.townships(with_geometry=False)}
-    data = alert_json(alert, clock.iso(clock.now()), names) | {"area": alert.get("area"), "raw": alert["raw"]}
+    (data,) = alert_json([alert], clock.iso(clock.now()), store.townships())
+    data |= {"area": alert.get("area"), "raw": alert["raw"]}
     if as_json:
         echo_json(data)
         return
@@ -119,6 +106,53 @@ def alerts_show(app: App, alert_id: int, as_json: bool):
         click.echo(f"\n{alert['description']}")
     for w in data.get("warnings") or []:
         click.echo(f"warning: {w}")
+
+
+@alerts.command("refresh")
+@click.option("--source", "only", multiple=True, metavar="NAME",
+              help="Refresh only this source (repeatable; a disabled source may be named).")
+@click.option("--quiet", is_flag=True, help="Log only failures (for cron, which mails any output).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@pass_app
+def alerts_refresh(app: App, only: tuple[str, ...], quiet: bool, as_json: bool):
+    """Fetch every configured source now, store what changed, re-evaluate, rewrite the map.
+
+    The cron / systemd-timer entry point. Sources ([[sources]] in config.toml) are fetched
+    concurrently with timeouts, retries and size limits; each source's alerts and its log row
+    are stored in one transaction, so a failed or killed run never leaves half a source. A
+    source that fails changes nothing stored; the others still refresh. Then the follow-ups
+    are re-evaluated and the map ([map] out) is rewritten atomically.
+
+    Only one refresh runs at a time: a second one finds the lock (next to the database) held,
+    logs "another refresh holds the lock" and exits 0.
+
+    Exit status: 0 all sources refreshed or unchanged (304); 75 a source was unreachable
+    (refused, timed out, truncated, HTTP 5xx/429 after retries: try again later); 1 a source
+    gave bad data (malformed, oversize, wrong content type, refused XML, HTTP 4xx) or a bug.
+    """
+    import logging
+
+    from .. import refresh
+    from .context import echo_json
+
+    logger = logging.getLogger("monitor")
+    if quiet or app.quiet:
+        logger.setLevel(logging.WARNING)
+    elif logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    store = app.existing_store()
+    with refresh.holding_lock(refresh.lock_path(app.config, app.db_path)) as held:
+        if not held:
+            logging.getLogger("monitor.refresh").warning("%s (%s); nothing done", refresh.LOCK_HELD,
+                                                         refresh.lock_path(app.config, app.db_path))
+            if as_json:
+                echo_json({"lock_held": True, "exit_code": 0})
+            return
+        summary = refresh.run(store, app.config, only=only)
+    if as_json:
+        echo_json(summary.as_dict())
+    if summary.exit_code:
+        raise SystemExit(summary.exit_code)
 
 
 def register(main: click.Group) -> None:

@@ -1,0 +1,67 @@
+"""Stored alerts as people and scripts see them (`alerts list/show --json`, `status`).
+
+Lifecycle state names: the store keeps active / updated / cancelled (what superseded a message
+and how); shown, an `updated` message is "superseded", a message whose end (NWS `ends`, else
+`expires`) has passed is "expired", and a Cancel message itself is "cancelled" (it announces
+that nothing is in force). So every alert is one of: active, superseded, cancelled, expired.
+
+Townships: those its division codes cover (a district or city code covers all its townships),
+plus those its polygons and circles touch (shapely, only when some alert has geometry).
+"""
+
+from __future__ import annotations
+
+from .spatial import covered_townships
+
+STATES = ("active", "superseded", "cancelled", "expired")
+_STORED = {"active": "active", "updated": "superseded", "cancelled": "cancelled"}
+FIELDS = (
+    "id", "source", "format", "sender", "sender_name", "identifier", "sent", "msg_type", "status", "event",
+    "event_en", "hazard", "colour", "cma_type", "severity", "urgency", "certainty", "onset", "effective",
+    "expires", "ends", "headline", "headline_en", "area_desc", "division_codes", "refs", "superseded_by",
+    "warnings", "received",
+)
+
+
+def state(alert: dict, now_iso: str) -> str:
+    """One of STATES at `now_iso`."""
+    stored = _STORED.get(alert["state"], alert["state"])
+    if stored != "active":
+        return stored
+    if alert.get("msg_type") == "Cancel":
+        return "cancelled"
+    end = alert.get("ends") or alert.get("expires")
+    return "expired" if end and end <= now_iso else "active"
+
+
+def township_codes(alerts: list[dict], townships: list[dict]) -> list[list[str]]:
+    """For each alert, the codes of the townships it covers (by division code or by geometry)."""
+    codes = [t["code"] for t in townships]
+    out = [covered_townships(a.get("division_codes"), codes) for a in alerts]
+    shaped = [i for i, a in enumerate(alerts) if _has_geometry(a)]
+    if shaped and townships and all(t.get("geometry") for t in townships):
+        import shapely
+
+        from .spatial import area_geometry
+
+        tree = shapely.STRtree(shapely.from_wkb([t["geometry"] for t in townships]))
+        for i in shaped:
+            area = alerts[i].get("area") or {}
+            geom = area_geometry(area.get("polygons"), area.get("circles"))
+            if geom is not None:
+                out[i] |= {codes[j] for j in tree.query(geom, predicate="intersects")}
+    return [sorted(c) for c in out]
+
+
+def alert_json(alerts: list[dict], now_iso: str, townships: list[dict]) -> list[dict]:
+    """The JSON objects of `alerts list --json`: every FIELDS key, state, townships (names)."""
+    names = {t["code"]: t["name"] for t in townships}
+    covered = township_codes(alerts, townships)
+    return [{k: (a.get(k) or None) if k == "sent" else a.get(k) for k in FIELDS}
+            | {"state": state(a, now_iso), "townships": [names[c] for c in codes], "township_codes": codes}
+            for a, codes in zip(alerts, covered)]
+
+
+def _has_geometry(alert: dict) -> bool:
+    area = alert.get("area") or {}
+    return bool(area.get("polygons") or area.get("circles"))
