@@ -424,6 +424,44 @@ class Store:
         row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
         return dict(row) if row else None
 
+    # --- reports -----------------------------------------------------------------------------
+    # What the monthly review (monitor.report) reads. Times are stored UTC ISO strings, which
+    # compare as text; every bound here is inclusive, so `until` is the last second counted.
+
+    def history_until(self, until: str) -> list[dict]:
+        """Every status_history row recorded at or before `until`, by facility, oldest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM status_history WHERE at <= ? ORDER BY facility_id, id", (until,))
+        return [dict(r) for r in rows]
+
+    def alerts_overlapping(self, start: str, until: str) -> list[dict]:
+        """Actual alert messages (not Cancels) known by `until` that may be in force after `start`.
+
+        Each row carries `superseded_at`, the sent time of the message that updated or cancelled
+        it (None if none did); the caller cuts the validity short there.
+        """
+        rows = self.conn.execute(
+            "SELECT a.*, s.sent AS superseded_at FROM alerts a LEFT JOIN alerts s ON s.id = a.superseded_by"
+            " WHERE coalesce(a.status, 'Actual') = 'Actual' AND coalesce(a.msg_type, 'Alert') != 'Cancel'"
+            " AND a.sent <= ? AND (coalesce(a.ends, a.expires) IS NULL OR coalesce(a.ends, a.expires) > ?)"
+            " ORDER BY a.sent, a.id",
+            (until, start),
+        )
+        return [_decode_alert(dict(r)) for r in rows]
+
+    def follow_ups_between(self, start: str, until: str) -> list[dict]:
+        """Follow-ups open at some moment of [start, until], with their facility and township."""
+        rows = self.conn.execute(
+            "SELECT u.*, f.name, f.kind, f.subtype, f.status, f.responsible,"
+            " coalesce(u.township, f.township) AS township_code, t.name AS township_name"
+            " FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
+            " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)"
+            " WHERE u.since <= ? AND (u.closed IS NULL OR u.closed > ?)"
+            " ORDER BY u.priority, u.id",
+            (until, start),
+        )
+        return [{**dict(r), "causes": json.loads(r["causes"] or "[]")} for r in rows]
+
     # --- refresh -----------------------------------------------------------------------------
     # What `monitor alerts refresh` (monitor.refresh, monitor.fetch) needs beyond alerts and
     # fetch_log above. Callers hold `write()`: one source's alerts and its log row commit together.

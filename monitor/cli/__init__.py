@@ -63,9 +63,9 @@ def main(ctx: click.Context, db, config, as_of, verbose, quiet):
         raise click.BadParameter(str(e), param_hint="--as-of") from None
 
 
-from . import alerts, facility, followups, places, render, status  # noqa: E402  (register the commands)
+from . import alerts, facility, followups, places, render, review, status  # noqa: E402  (register the commands)
 
-for module in (places, facility, alerts, followups, render, status):
+for module in (places, facility, alerts, followups, render, review, status):
     module.register(main)
 
 __all__ = ["main", "pass_app"]

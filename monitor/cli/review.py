@@ -1,0 +1,65 @@
+"""`monitor report`: the monthly review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .context import App, pass_app
+
+
+@click.command("report")
+@click.option("--month", metavar="YYYY-MM",
+              help="The month to review (default: the current month in the district's time zone).")
+@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html", show_default=True,
+              help="html: the printable review (A4, one page per township); csv: its numbers, one row per "
+                   "township and one for the district.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write (default: reports/report-YYYY-MM.html or .csv beside config.toml). "
+                   "Replaced whole, only when complete.")
+@click.option("--township", help="Only this township's section (name, code, or a unique part of the name); "
+                                 "the district summary still ranks every township.")
+@pass_app
+def report(app: App, month: str | None, fmt: str, out: Path | None, township: str | None):
+    """Write the monthly review for the work review meeting (月度工作点评).
+
+    For each township: open and closed items by kind; what was fixed in the month; overdue
+    items with the person responsible; the median time from damage or defect to repair;
+    the warnings that hit the township and the follow-ups they caused. A district summary
+    ranks the townships. The numbers are the state at the end of the month (or now, for the
+    current month), rebuilt from the status history; the README defines each one.
+
+    Follow-ups are those recorded by the evaluations (`monitor followups`, `monitor alerts
+    refresh`); the report itself changes nothing in the database.
+
+    \b
+    Examples:
+      monitor report --month 2021-10
+      monitor report --month 2021-10 --township 汤河口 --out 汤河口-2021-10.html
+      monitor report --month 2021-10 --format csv --out review-2021-10.csv
+    """
+    from .. import clock, report as review
+    from ..outfile import write_text
+
+    store = app.existing_store()
+    config = app.config
+    now = clock.now()
+    window = review.month_window(month, now, config.timezone)
+    only = store.township_lookup(township.strip())["code"] if township else None
+    built = review.build(
+        review.gather(store, window), window,
+        district=config.get("district", "name", ""), district_en=config.get("district", "name_en"),
+        district_code=config.get("district", "code", ""),
+        weights=config.get("priority", "score_weights", {"P1": 5, "P2": 3, "P3": 1}), only=only, now=now)
+    path = out or config.resolve(f"reports/report-{window.month}.{fmt}")
+    if fmt == "csv":
+        # utf-8-sig: Excel on an office PC then reads the Chinese correctly
+        write_text(path, review.render_csv(built), encoding="utf-8-sig")
+    else:
+        write_text(path, review.render_html(built))
+    click.echo(str(path))
+
+
+def register(main: click.Group) -> None:
+    main.add_command(report)

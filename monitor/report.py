@@ -1,0 +1,456 @@
+"""The monthly review (月度工作点评): per-township numbers for the work review meeting.
+
+`gather` reads the rows from the store; everything after it is pure functions over those rows.
+`build` returns one `Review` that both the printable HTML (`render_html`, template
+assets/report.html.j2) and the CSV (`render_csv`) read, so the two cannot disagree.
+
+Definitions (README "The monthly review" repeats them):
+
+- **The month** runs from the 1st, 00:00 to the 1st of the next month, 00:00, in the district's
+  time zone. The **cut-off** is the end of the month, or now (the clock, --as-of) while the month
+  is still running. Every number is the state at the cut-off, rebuilt from the append-only
+  history, so a past month's report comes out the same whenever it is run.
+- **Open / closed**: a facility's status at the cut-off (its latest history entry by then) is open
+  or closed as `kinds` says. Facilities created after the cut-off do not count.
+- **Fault statuses** are the open statuses that mean damage or a defect: every open status except
+  heating `unchecked`, which calls for an inspection, not a repair.
+- **Undo**: a change that was undone by the cut-off, and the undo itself, are left out of
+  everything below; the status the facility ends up in still counts above.
+- **A repair** is the first entry into a closed status after a fault began; the fault begins at the
+  first entry into a fault status since the facility was created or last closed. **Repair time**
+  is from that beginning to the repair; its **median** per kind, in days to one decimal, is over
+  the repairs made in the month (a repair made in an earlier month and accepted in this one does
+  not count again).
+- **Fixed this month**: facilities with a repair in the month, or a move from one closed status to
+  another (accepted 已验收, verified 已验收) in it. An inspection that finds an unchecked site ok is
+  an inspection, not a fix.
+- **Overdue**: open at the cut-off with a due date (as it stood then) before the day after the
+  month (a complete month: due on or before its last day) or before today (the current month, as
+  `monitor followups` counts it); days overdue are counted to that day.
+- **Warnings**: Actual alerts (not Cancel messages) whose validity — from onset (else effective,
+  else sent) to ends/expires, cut short when a later message updated or cancelled it — overlaps the
+  month up to the cut-off, and whose area covers the township: by division code, or by a polygon or
+  circle that overlaps the township's polygon (more than along its border).
+- **Follow-ups caused**: follow-ups open at some moment of the month whose causes name the alert.
+- **Ranking**: follow-ups open at the cut-off (priorities as last evaluated): most P1 first, then
+  most P2, then most overdue items, then the highest risk score (the sum of config
+  [priority] score_weights over them), then the township code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from . import clock
+from . import kinds as K
+from .errors import UsageError
+
+KIND_ORDER = ("heating", "fire", "flood")
+PRIORITIES = ("P1", "P2", "P3")
+# open statuses that mean "needs an inspection", not "broken": no repair clock runs there
+NOT_FAULTS = frozenset({("heating", "unchecked")})
+COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+
+# The numbers of one township (and of the district), in CSV column order; the HTML marks each
+# cell that shows one with data-metric="<name>".
+KIND_METRICS = ("open", "closed", "new", "fixed", "repairs", "median_repair_days")
+METRICS = (("rank", "followups_p1", "followups_p2", "followups_p3", "risk_score", "overdue", "warnings",
+            "warning_follow_ups")
+           + tuple(f"{m}_{k}" for k in KIND_ORDER for m in KIND_METRICS))
+
+
+# --- the month ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Window:
+    month: str              # "2021-10"
+    start: datetime         # UTC instant of the 1st, 00:00 local
+    end: datetime           # UTC instant of the next month's 1st, 00:00 local
+    cutoff: datetime        # the last second counted: end - 1 s, or now while the month runs
+    overdue_before: date    # an open item due before this day is overdue
+    complete: bool
+    tz: str
+
+    @property
+    def start_iso(self) -> str:
+        return clock.iso(self.start)
+
+    @property
+    def cutoff_iso(self) -> str:
+        return clock.iso(self.cutoff)
+
+
+def month_window(month: str | None, now: datetime, tz: str) -> Window:
+    """The month `month` ("YYYY-MM"; default: the month of `now` in `tz`) as seen at `now`."""
+    zone = ZoneInfo(tz)
+    if month is None:
+        local_now = now.astimezone(zone)
+        year, mon = local_now.year, local_now.month
+    else:
+        m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", month or "")
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise UsageError(f"--month '{month}' is not a month; use YYYY-MM, e.g. 2021-10")
+        year, mon = int(m.group(1)), int(m.group(2))
+    start = datetime(year, mon, 1, tzinfo=zone).astimezone(timezone.utc)
+    end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=zone).astimezone(timezone.utc)
+    label = f"{year:04d}-{mon:02d}"
+    if start > now:
+        raise UsageError(f"--month {label} has not begun yet (it is {clock.local(now, tz)}); "
+                         "pass --as-of to replay a later moment")
+    complete = now >= end
+    cutoff = end - timedelta(seconds=1) if complete else now
+    overdue_before = (end if complete else now).astimezone(zone).date()
+    return Window(label, start, end, cutoff, overdue_before, complete, tz)
+
+
+# --- reading the rows -----------------------------------------------------------------------
+
+@dataclass
+class Rows:
+    """Everything the review reads from the store."""
+    townships: list[dict]
+    facilities: list[dict]
+    history: list[dict]
+    alerts: list[dict]
+    follow_ups: list[dict]
+
+
+def gather(store, window: Window) -> Rows:
+    return Rows(
+        townships=store.townships(),
+        facilities=store.facilities(),
+        history=store.history_until(window.cutoff_iso),
+        alerts=store.alerts_overlapping(window.start_iso, window.cutoff_iso),
+        follow_ups=store.follow_ups_between(window.start_iso, window.cutoff_iso),
+    )
+
+
+# --- facility histories ---------------------------------------------------------------------
+
+def is_fault(kind: str, status: str | None) -> bool:
+    k = K.KINDS.get(kind)
+    s = k.statuses.get(status) if k and status else None
+    return bool(s and s.open and (kind, status) not in NOT_FAULTS)
+
+
+def is_closed(kind: str, status: str | None) -> bool:
+    k = K.KINDS.get(kind)
+    s = k.statuses.get(status) if k and status else None
+    return bool(s and not s.open)
+
+
+@dataclass
+class Life:
+    """One facility's history up to the cut-off, read as the review needs it."""
+    status: str
+    due: str | None
+    created: str
+    repairs: list[dict] = field(default_factory=list)      # {"start", "at", "row"}
+    milestones: list[dict] = field(default_factory=list)   # rows that fixed or closed it further
+
+
+def read_history(kind: str, rows: list[dict]) -> Life:
+    """Status and due date at the end of `rows` (oldest first), its repairs and closing moves.
+
+    Due dates follow fieldwork's recording rule: a change records only the dates it set, an
+    undo records the absolute dates it restored.
+    """
+    status, due = rows[0]["new_status"], None
+    for r in rows:
+        status = r["new_status"]
+        due = r["due"] if r["undoes"] is not None else (r["due"] or due)
+    life = Life(status=status, due=due, created=rows[0]["at"])
+    undone = {r["undoes"] for r in rows if r["undoes"] is not None}
+    fault_start = None
+    for r in rows:
+        if r["undoes"] is not None or r["id"] in undone:
+            continue
+        new, old = r["new_status"], r["old_status"]
+        if old == new and old is not None:
+            continue  # an inspection or a new due date, not a move
+        if is_fault(kind, new):
+            fault_start = fault_start or r["at"]
+        elif is_closed(kind, new):
+            if fault_start is not None:
+                life.repairs.append({"start": fault_start, "at": r["at"], "row": r})
+                life.milestones.append(r)
+            elif is_closed(kind, old):
+                life.milestones.append(r)
+            fault_start = None
+    return life
+
+
+def days_between(a: str, b: str) -> float:
+    return (clock.from_iso(b) - clock.from_iso(a)).total_seconds() / 86400
+
+
+# --- warnings --------------------------------------------------------------------------------
+
+def validity(alert: dict) -> tuple[str, str | None]:
+    """(from, until) of a warning message, UTC ISO; until None = open-ended."""
+    begins = alert.get("onset") or alert.get("effective") or alert["sent"]
+    ends = alert.get("ends") or alert.get("expires")
+    cut = alert.get("superseded_at")
+    if cut and (ends is None or cut < ends):
+        ends = cut
+    return begins, ends
+
+
+def warned_townships(alert: dict, codes: list[str], geoms) -> set[str]:
+    """Township codes the alert's area covers: by division code, or by an overlapping polygon/circle.
+
+    `geoms`: shapely polygons in the order of `codes`. Touching along a border is not covering.
+    """
+    import shapely
+
+    from .spatial import area_geometry, covered_townships
+
+    hit = covered_townships(alert.get("division_codes"), codes)
+    area = alert.get("area") or {}
+    geom = area_geometry(area.get("polygons"), area.get("circles"))
+    if geom is not None and len(codes):
+        shapely.prepare(geom)
+        mask = shapely.intersects(geom, geoms) & ~shapely.touches(geom, geoms)
+        hit |= {c for c, m in zip(codes, mask) if m}
+    return hit
+
+
+# --- the review ------------------------------------------------------------------------------
+
+@dataclass
+class Section:
+    """One township's part of the review (or the district's, code = district code)."""
+    code: str
+    name: str
+    name_en: str | None
+    approximate: bool = False
+    metrics: dict = field(default_factory=dict)        # METRICS -> value (int, float or None)
+    kinds: list[dict] = field(default_factory=list)    # per kind: code, zh, en and its metrics
+    fixed: list[dict] = field(default_factory=list)
+    overdue: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    by_status: list[dict] = field(default_factory=list)  # open items per kind and status
+
+    @property
+    def shown(self) -> dict[str, str]:
+        """The metrics as printed (the HTML and the CSV both use these strings)."""
+        return {m: fmt(self.metrics.get(m)) for m in METRICS}
+
+
+@dataclass
+class Review:
+    window: Window
+    district: str
+    district_en: str | None
+    generated: str                  # local time of the clock when built
+    ranking: list[Section]          # every township, ranked
+    sections: list[Section]         # the townships printed (all, or the one asked for)
+    total: Section                  # the whole district
+    unplaced: int = 0               # facilities in no township (not in any section)
+
+    @property
+    def title(self) -> str:
+        y, m = self.window.month.split("-")
+        return f"{self.district}{int(y)}年{int(m)}月灾后恢复与供暖季风险工作点评"
+
+
+def fmt(value) -> str:
+    """One number as the review prints it: integers plain, fractions to one decimal, none empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.1f}"
+    return str(value)
+
+
+def build(rows: Rows, window: Window, *, district: str = "", district_en: str | None = None,
+          district_code: str = "", weights: dict | None = None, only: str | None = None,
+          now: datetime | None = None) -> Review:
+    """The review of `window` from `rows`; `only` a township code to print alone."""
+    import numpy as np
+    import shapely
+
+    from .rules import risk_scores
+
+    tz = window.tz
+    weights = weights or {"P1": 5, "P2": 3, "P3": 1}
+    start, cut = window.start_iso, window.cutoff_iso
+    codes = [t["code"] for t in rows.townships]
+    geoms = np.array([shapely.from_wkb(t["geometry"]) for t in rows.townships], dtype=object)
+    sections = {t["code"]: Section(t["code"], t["name"], t.get("name_en"), bool(t.get("approximate")))
+                for t in rows.townships}
+    total = Section(district_code, district, district_en)
+    everyone = (*sections.values(), total)
+    for s in everyone:
+        s.metrics = {m: 0 for m in METRICS}
+        s.metrics["rank"] = None
+    # per section (by identity): repair times per kind, open items per (kind, status)
+    repair_days = {id(s): {k: [] for k in KIND_ORDER} for s in everyone}
+    open_by_status: dict[int, dict[tuple[str, str], int]] = {id(s): {} for s in everyone}
+
+    history: dict[int, list[dict]] = {}
+    for h in rows.history:
+        history.setdefault(h["facility_id"], []).append(h)
+
+    unplaced = 0
+    for f in rows.facilities:
+        hist = history.get(f["id"])
+        if not hist or f["kind"] not in K.KINDS:
+            continue  # created after the cut-off
+        kind = K.KINDS[f["kind"]]
+        life = read_history(f["kind"], hist)
+        section = sections.get(f["township"])
+        if section is None:
+            unplaced += 1
+        targets = [s for s in (section, total) if s is not None]
+        is_open = not is_closed(f["kind"], life.status)
+        in_month = [r for r in life.milestones if start <= r["at"] <= cut]
+        repairs = [r for r in life.repairs if start <= r["at"] <= cut]
+        overdue_days = None
+        if is_open and life.due and life.due < window.overdue_before.isoformat():
+            overdue_days = (window.overdue_before - date.fromisoformat(life.due[:10])).days
+        for s in targets:
+            m = s.metrics
+            m[f"{'open' if is_open else 'closed'}_{f['kind']}"] += 1
+            if start <= life.created <= cut:
+                m[f"new_{f['kind']}"] += 1
+            if in_month:
+                m[f"fixed_{f['kind']}"] += 1
+            m[f"repairs_{f['kind']}"] += len(repairs)
+            repair_days[id(s)][f["kind"]] += [days_between(r["start"], r["at"]) for r in repairs]
+            if is_open:
+                counts = open_by_status[id(s)]
+                counts[(f["kind"], life.status)] = counts.get((f["kind"], life.status), 0) + 1
+            if overdue_days is not None:
+                m["overdue"] += 1
+        if section is None:
+            continue
+        label = _status_label(kind, life.status)
+        if in_month:
+            section.fixed.append({
+                "id": f["id"], "name": f["name"], "kind": f["kind"], "kind_zh": kind.zh,
+                "subtype_zh": kind.subtypes.get(f["subtype"], (f["subtype"],))[0], "status": label,
+                "events": [{"at": clock.local(r["at"], tz), "status": _status_label(kind, r["new_status"]),
+                            "by": r["by"], "note": r["note"]} for r in in_month],
+                "repair_days": [round(days_between(r["start"], r["at"]), 1) for r in repairs],
+                "fault_since": [clock.local(r["start"], tz, "%Y-%m-%d") for r in repairs],
+            })
+        if overdue_days is not None:
+            section.overdue.append({
+                "id": f["id"], "name": f["name"], "kind": f["kind"], "kind_zh": kind.zh,
+                "subtype_zh": kind.subtypes.get(f["subtype"], (f["subtype"],))[0], "status": label,
+                "due": life.due, "days": overdue_days, "responsible": f["responsible"], "phone": f["phone"],
+            })
+
+    # follow-ups open at the cut-off, and the risk score over them
+    open_at_cut = [u for u in rows.follow_ups if u["closed"] is None or u["closed"] > cut]
+    for u in open_at_cut:
+        for s in (sections.get(u["township_code"]), total if u["township_code"] in sections else None):
+            if s is not None and u["priority"] in PRIORITIES:
+                s.metrics[f"followups_{u['priority'].lower()}"] += 1
+    scores = risk_scores(open_at_cut, weights)
+    for code, score in scores.items():
+        if code in sections:
+            sections[code].metrics["risk_score"] = round(score, 1)
+    total.metrics["risk_score"] = round(sum(v for c, v in scores.items() if c in sections), 1)
+
+    # warnings that hit each township, and the follow-ups they caused there
+    district_warnings = set()
+    for a in rows.alerts:
+        begins, ends = validity(a)
+        if begins > cut or (ends is not None and ends <= start):
+            continue
+        hit = warned_townships(a, codes, geoms)
+        if not hit:
+            continue
+        district_warnings.add(a["id"])
+        caused = [u for u in rows.follow_ups
+                  if any(isinstance(c, dict) and c.get("alert") == a["id"] for c in u["causes"])]
+        for code in sorted(hit):
+            s = sections[code]
+            here = [u for u in caused if u["township_code"] == code]
+            s.warnings.append(_warning_row(a, begins, ends, here, tz))
+            s.metrics["warnings"] += 1
+            s.metrics["warning_follow_ups"] += len(here)
+            total.metrics["warning_follow_ups"] += len(here)
+    total.metrics["warnings"] = len(district_warnings)
+
+    for s in everyone:
+        for k in KIND_ORDER:
+            days = repair_days[id(s)][k]
+            s.metrics[f"median_repair_days_{k}"] = round(statistics.median(days), 1) if days else None
+        s.kinds = [{"code": k, "zh": K.KINDS[k].zh, "en": K.KINDS[k].en} for k in KIND_ORDER]
+        s.by_status = [{"kind_zh": K.KINDS[k].zh, "status": _status_label(K.KINDS[k], st), "count": n}
+                       for (k, st), n in sorted(open_by_status[id(s)].items(),
+                                                key=lambda kv: (KIND_ORDER.index(kv[0][0]),
+                                                                list(K.KINDS[kv[0][0]].statuses).index(kv[0][1])))]
+        s.fixed.sort(key=lambda r: (KIND_ORDER.index(r["kind"]), r["id"]))
+        s.overdue.sort(key=lambda r: (-r["days"], r["id"]))
+
+    ranking = sorted(sections.values(), key=lambda s: (
+        -s.metrics["followups_p1"], -s.metrics["followups_p2"], -s.metrics["overdue"],
+        -s.metrics["risk_score"], s.code))
+    for n, s in enumerate(ranking, start=1):
+        s.metrics["rank"] = n
+    printed = [s for s in ranking if only is None or s.code == only]
+    printed.sort(key=lambda s: s.code)
+    return Review(window=window, district=district, district_en=district_en,
+                  generated=clock.local(now or window.cutoff, tz), ranking=ranking, sections=printed,
+                  total=total, unplaced=unplaced)
+
+
+def _status_label(kind: K.Kind, status: str) -> str:
+    s = kind.statuses.get(status)
+    return f"{s.zh} {s.en}" if s else status
+
+
+def _warning_row(a: dict, begins: str, ends: str | None, follow_ups: list[dict], tz: str) -> dict:
+    from .evaluation import hazard_names
+
+    (named,) = hazard_names([a])
+    return {
+        "id": a["id"], "headline": a.get("headline") or a.get("event") or "",
+        "headline_en": a.get("headline_en"), "hazard_zh": named["hazard_zh"], "hazard_en": named["hazard_en"],
+        "colour": a.get("colour"), "colour_zh": COLOUR_ZH.get(a.get("colour"), ""),
+        "sender": a.get("sender_name") or a.get("sender"), "begins": clock.local(begins, tz),
+        "ends": clock.local(ends, tz) if ends else "", "state": a.get("state"),
+        "follow_ups": [{"facility_id": u["facility_id"], "name": u["name"], "rule": u["rule"],
+                        "priority": u["priority"], "reason": u["reason"], "since": clock.local(u["since"], tz),
+                        "closed": clock.local(u["closed"], tz) if u["closed"] else ""} for u in follow_ups],
+    }
+
+
+# --- output ----------------------------------------------------------------------------------
+
+CSV_HEAD = ("month", "code", "township") + METRICS
+
+
+def render_csv(review: Review) -> str:
+    """A wide table: one row per printed township (code order), then the district's total row."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_HEAD)
+    for s in [*review.sections, review.total]:
+        shown = s.shown
+        w.writerow([review.window.month, s.code, s.name] + [shown[m] for m in METRICS])
+    return buf.getvalue()
+
+
+def render_html(review: Review) -> str:
+    """The printable review (A4), from assets/report.html.j2 with every value escaped."""
+    from importlib import resources
+
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    env.filters["local"] = lambda t: clock.local(t, review.window.tz)
+    env.filters["fmt"] = fmt
+    source = resources.files("monitor").joinpath("assets", "report.html.j2").read_text(encoding="utf-8")
+    return env.from_string(source).render(r=review, kinds=KIND_ORDER, priorities=PRIORITIES)
