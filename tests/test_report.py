@@ -455,7 +455,7 @@ def test_help():
 
     from monitor.cli import main
 
-    for command in ("report",):
+    for command in ("report", "export"):
         r = CliRunner().invoke(main, [command, "--help"])
         assert r.exit_code == 0 and "Examples:" in r.output
 

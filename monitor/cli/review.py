@@ -1,4 +1,4 @@
-"""`monitor report`: the monthly review."""
+"""`monitor report` and `monitor export`: the monthly review and the data for QGIS or Excel."""
 
 from __future__ import annotations
 
@@ -61,5 +61,34 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
     click.echo(str(path))
 
 
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "gpkg"]), required=True,
+              help="geojson: one FeatureCollection, each feature's `layer` property naming its layer; "
+                   "csv: the facilities with their follow-ups (opens in Excel); gpkg: a GeoPackage with one "
+                   "layer per table (opens in QGIS).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write (replaced whole, only when complete).")
+@pass_app
+def export(app: App, fmt: str, out: Path):
+    """Export townships, facilities, warned areas and follow-ups for GIS or spreadsheets.
+
+    Layers: townships (with the approximate flag and risk score), facilities (status and
+    township name), warned_areas (the warnings in force now, or at --as-of) and follow_ups
+    (open, as the last evaluation left them). Coordinates are WGS-84 (EPSG:4326).
+
+    \b
+    Examples:
+      monitor export --format gpkg --out huairou.gpkg
+      monitor export --format geojson --out huairou.geojson
+      monitor export --format csv --out facilities.csv
+    """
+    from .. import clock
+    from ..export import write
+
+    counts = write(app.existing_store(), app.config, fmt, out, clock.now())
+    click.echo(f"wrote {out}: " + ", ".join(f"{layer} {n}" for layer, n in counts.items()))
+
+
 def register(main: click.Group) -> None:
     main.add_command(report)
+    main.add_command(export)

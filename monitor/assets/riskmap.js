@@ -1,0 +1,690 @@
+/* The risk map's own code: draws every layer, the legend, the follow-up panel and the search from
+   the JSON the page embeds (built by monitor/riskmap.py), then sets window.monitorMap.
+
+   Rule for this file: text that people typed (facility names, notes, alert text, ...) enters the
+   DOM through textContent only. innerHTML is used for this file's own SVG symbols, never data.
+   Written as ES5 so that the older Chromium builds common on office PCs run it. */
+(function () {
+  "use strict";
+
+  var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
+  var WARNING_RANK = { blue: 1, yellow: 2, orange: 3, red: 4 };
+  var PAGE = 200; // follow-ups listed per priority before "show more"
+  var RING_LIMIT = 400; // follow-up rings are drawn only while this many or fewer are in view
+
+  // ---- small DOM helpers -------------------------------------------------------------------
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function add(parent, tag, cls, text) {
+    var e = el(tag, cls, text);
+    parent.appendChild(e);
+    return e;
+  }
+
+  function field(dl, label, value) {
+    if (value === undefined || value === null || value === "") return;
+    add(dl, "dt", null, label);
+    add(dl, "dd", null, value);
+  }
+
+  function swatch(parent, colour, cls) {
+    var s = add(parent, "span", "mm-swatch" + (cls ? " " + cls : ""));
+    s.style.backgroundColor = colour;
+    return s;
+  }
+
+  function stopMapEvents(node) {
+    L.DomEvent.disableClickPropagation(node);
+    L.DomEvent.disableScrollPropagation(node);
+  }
+
+  // ---- compact tables: {columns, interned, rows}; interned cells index data.strings ------------
+
+  function Table(t, strings) {
+    this.rows = t.rows;
+    this.length = t.rows.length;
+    this.col = {};
+    this.interned = {};
+    this.strings = strings;
+    for (var i = 0; i < t.columns.length; i++) this.col[t.columns[i]] = i;
+    for (var j = 0; j < t.interned.length; j++) this.interned[t.interned[j]] = true;
+  }
+
+  Table.prototype.get = function (i, name) {
+    var v = this.rows[i][this.col[name]];
+    if (v === null || v === undefined) return null;
+    if (!this.interned[name]) return v;
+    if (Array.isArray(v)) {
+      var s = this.strings;
+      return v.map(function (k) { return s[k]; });
+    }
+    return this.strings[v];
+  };
+
+  // ---- symbols -----------------------------------------------------------------------------
+
+  function shapeSvg(shape, fill, ring) {
+    var body;
+    var stroke = 'stroke="#ffffff" stroke-width="1.5"';
+    if (shape === "triangle") body = '<polygon points="11,3.5 18.5,17 3.5,17" fill="' + fill + '" ' + stroke + "/>";
+    else if (shape === "square") body = '<rect x="5" y="5" width="12" height="12" fill="' + fill + '" ' + stroke + "/>";
+    else if (shape === "diamond") body = '<polygon points="11,3 19,11 11,19 3,11" fill="' + fill + '" ' + stroke + "/>";
+    else body = '<circle cx="11" cy="11" r="6.5" fill="' + fill + '" ' + stroke + "/>";
+    var halo = ring ? '<circle cx="11" cy="11" r="9.5" fill="none" stroke="' + ring + '" stroke-width="3"/>' : "";
+    return '<svg xmlns="http://www.w3.org/2000/svg" width="22" height="22" viewBox="0 0 22 22">' + halo + body + "</svg>";
+  }
+
+  // ---- the drawing -------------------------------------------------------------------------
+
+  function RiskMap(map, groups, data) {
+    this.map = map;
+    this.groups = groups;
+    this.data = data;
+    this.style = data.style;
+    this.facilities = new Table(data.facilities, data.strings);
+    this.followups = new Table(data.followups, data.strings);
+    this.markers = [];
+    this.townshipLayers = {};
+    this.icons = {};
+    this.timings = {};
+    this.counts = {
+      townships: 0, alerts: 0, alerts_unplaced: 0, facilities: 0, facilities_unlocated: 0,
+      followups: 0, followup_markers: 0
+    };
+  }
+
+  RiskMap.prototype.mark = function (name) {
+    this.timings[name] = Math.round(performance.now());
+  };
+
+  RiskMap.prototype.draw = function () {
+    var map = this.map;
+    map.createPane("mm-townships").style.zIndex = 410;
+    map.createPane("mm-alerts").style.zIndex = 420;
+    map.createPane("mm-followups").style.zIndex = 450;
+    if (this.data.stale) this.drawStaleBanner();
+    this.drawTownships();
+    this.drawAlerts();
+    this.fitView();
+    this.drawFollowupRings();
+    this.addInfo();
+    this.addPanel();
+    this.addLegend();
+    this.mark("panels");
+    this.drawFacilities(); // asynchronous (chunked); calls this.ready() when every marker is in
+  };
+
+  RiskMap.prototype.fitView = function () {
+    var bounds = L.latLngBounds([]);
+    for (var name in this.townshipLayers) bounds.extend(this.townshipLayers[name].getBounds());
+    if (!bounds.isValid()) {
+      var f = this.facilities;
+      for (var i = 0; i < f.length; i++) {
+        var lon = f.get(i, "lon"), lat = f.get(i, "lat");
+        if (lon !== null && lat !== null) bounds.extend([lat, lon]);
+      }
+    }
+    if (bounds.isValid()) this.map.fitBounds(bounds, { padding: [10, 10], animate: false });
+  };
+
+  RiskMap.prototype.drawStaleBanner = function () {
+    var d = this.data;
+    var b = el("div", "mm-stale-banner");
+    b.id = "mm-stale";
+    b.setAttribute("role", "alert");
+    add(b, "strong", null, "数据已过期 STALE: ");
+    add(b, "span", null, d.stale_reason || "预警数据未及时刷新 alert data not refreshed in time");
+    add(b, "span", "mm-stale-time",
+      " · 最近成功刷新 last successful refresh: " + (d.last_refresh || "从未 never"));
+    document.body.appendChild(b);
+    document.body.className += " mm-is-stale";
+  };
+
+  RiskMap.prototype.drawTownships = function () {
+    var group = this.groups.townships;
+    var self = this;
+    this.data.townships.forEach(function (t) {
+      var layer;
+      try {
+        layer = L.geoJSON(t.geometry, {
+          pane: "mm-townships",
+          style: {
+            color: "#37474f", weight: t.approximate ? 1.5 : 1.2,
+            dashArray: t.approximate ? "6 4" : null,
+            fillColor: t.colour, fillOpacity: 0.55
+          }
+        });
+      } catch (err) {
+        console.warn("township geometry not drawn", t.name, err);
+        return;
+      }
+      if (!layer.getLayers().length) return;
+      layer.bindTooltip(function () { return self.townshipSummary(t, false); }, { sticky: true });
+      layer.bindPopup(function () { return self.townshipSummary(t, true); });
+      layer.addTo(group);
+      self.townshipLayers[t.name] = layer;
+      self.counts.townships += 1;
+    });
+  };
+
+  RiskMap.prototype.townshipSummary = function (t, full) {
+    var box = el("div", "mm-township");
+    add(box, "div", "mm-title", t.name + (t.name_en ? " " + t.name_en : ""));
+    if (t.approximate) add(box, "div", "mm-approx", "(近似边界 approximate boundary)");
+    var dl = add(box, "dl", "mm-fields");
+    field(dl, "风险分 Risk score", t.score);
+    var c = t.counts || {};
+    field(dl, "待跟进 Follow-ups", "P1 " + (c.P1 || 0) + " · P2 " + (c.P2 || 0) + " · P3 " + (c.P3 || 0));
+    if (full) {
+      field(dl, "类型 Kind", t.kind);
+      field(dl, "代码 Code", t.code);
+      field(dl, "边界来源 Boundary source", t.source);
+    }
+    return box;
+  };
+
+  RiskMap.prototype.drawAlerts = function () {
+    var self = this;
+    var group = this.groups.alerts;
+    var alerts = this.data.alerts.slice().sort(function (a, b) {
+      return (WARNING_RANK[a.colour] || 0) - (WARNING_RANK[b.colour] || 0);
+    });
+    this.unplacedAlerts = [];
+    alerts.forEach(function (a) {
+      var layer = null;
+      var style = { pane: "mm-alerts", style: { color: a.colour_hex, weight: 2.5, fillColor: a.colour_hex, fillOpacity: 0.3 } };
+      try {
+        if (a.geometry) {
+          layer = L.geoJSON(a.geometry, style);
+        } else {
+          var geoms = (a.township_names || []).map(function (n) {
+            var t = self.townshipLayers[n];
+            return t ? t.toGeoJSON() : null;
+          }).filter(Boolean);
+          if (geoms.length) layer = L.geoJSON({ type: "FeatureCollection", features: [].concat.apply([], geoms.map(function (g) { return g.features; })) }, style);
+        }
+      } catch (err) {
+        console.warn("warned area not drawn", a.id, err);
+        layer = null;
+      }
+      if (!layer || !layer.getLayers().length) {
+        self.unplacedAlerts.push(a);
+        self.counts.alerts_unplaced += 1;
+        return;
+      }
+      layer.bindTooltip(function () { return el("div", "mm-title", (a.colour_label ? a.colour_label + " " : "") + (a.headline || a.hazard_zh || a.hazard)); }, { sticky: true });
+      layer.bindPopup(function () { return self.alertDetails(a); }, { maxWidth: 360 });
+      layer.addTo(group);
+      self.counts.alerts += 1;
+    });
+  };
+
+  RiskMap.prototype.alertDetails = function (a) {
+    var box = el("div", "mm-alert");
+    var head = add(box, "div", "mm-title");
+    swatch(head, a.colour_hex);
+    head.appendChild(document.createTextNode(" " + (a.headline || a.hazard_zh || a.hazard || "")));
+    var dl = add(box, "dl", "mm-fields");
+    field(dl, "预警 Warning", [a.hazard_zh, a.hazard, a.colour_label].filter(Boolean).join(" · "));
+    field(dl, "发布 Sender", a.sender);
+    field(dl, "生效 Onset", a.onset);
+    field(dl, "失效 Expires", a.expires);
+    field(dl, "乡镇 Townships", (a.township_names || []).join("、"));
+    if (!a.geometry) add(box, "div", "mm-note", "区域按乡镇代码绘制 area drawn from township codes");
+    if (a.description) add(box, "div", "mm-text", a.description);
+    return box;
+  };
+
+  RiskMap.prototype.icon = function (kind, status, priority) {
+    var key = kind + "|" + status + "|" + priority;
+    var icon = this.icons[key];
+    if (!icon) {
+      var s = this.style;
+      icon = L.divIcon({
+        className: "mm-fac",
+        html: shapeSvg(s.kinds[kind] || s.other_kind, s.status[status] || s.other_status, s.priorities[priority] || null),
+        iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -8]
+      });
+      this.icons[key] = icon;
+    }
+    return icon;
+  };
+
+  RiskMap.prototype.drawFacilities = function () {
+    var self = this;
+    var f = this.facilities;
+    var cluster = this.groups.facilities;
+    var c = f.col, rows = f.rows, S = f.strings;
+    var list = [];
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      var lon = r[c.lon], lat = r[c.lat];
+      if (typeof lon !== "number" || typeof lat !== "number" || !isFinite(lon) || !isFinite(lat)) {
+        this.counts.facilities_unlocated += 1;
+        continue;
+      }
+      var m = L.marker([lat, lon], {
+        icon: this.icon(S[r[c.kind]], S[r[c.status]], r[c.priority] === null ? null : S[r[c.priority]]),
+        title: r[c.name] === null ? "" : String(r[c.name]),
+        keyboard: false
+      });
+      m.mmIndex = i;
+      this.markers[i] = m;
+      list.push(m);
+    }
+    this.mark("markers");
+    cluster.on("click", function (e) { self.openFacility(e.layer.mmIndex); });
+    var done = function () {
+      // chunkProgress runs just before the last chunk's clusters are put on the map
+      setTimeout(function () {
+        self.mark("clustered");
+        self.counts.facilities = cluster.getLayers().length;
+        self.ready();
+      }, 0);
+    };
+    if (!this.map.hasLayer(cluster)) {
+      cluster.addLayers(list, true);
+      done();
+      return;
+    }
+    cluster.options.chunkProgress = function (processed, total) {
+      if (processed >= total) done();
+    };
+    cluster.addLayers(list, true);
+  };
+
+  /* A cluster: how many facilities, ringed in the colour of its most urgent follow-up, with a
+     badge counting its P1 items. */
+  RiskMap.prototype.clusterIcon = function (cluster) {
+    var n = cluster.getChildCount();
+    var children = cluster.getAllChildMarkers();
+    var f = this.facilities, pcol = f.col.priority, S = f.strings;
+    var byRank = [0, 0, 0];
+    for (var i = 0; i < children.length; i++) {
+      var p = f.rows[children[i].mmIndex][pcol];
+      if (p !== null) byRank[PRIORITY_RANK[S[p]]] += 1;
+    }
+    var prio = byRank[0] ? "P1" : byRank[1] ? "P2" : byRank[2] ? "P3" : null;
+    var size = n < 100 ? 30 : n < 1000 ? 36 : n < 10000 ? 42 : 48;
+    var html = '<div style="border-color:' + (prio ? this.style.priorities[prio] : "#546e7a") + '"><span>' + n + "</span></div>";
+    if (byRank[0]) html += '<b class="mm-badge" title="P1">' + byRank[0] + "</b>";
+    return L.divIcon({ html: html, className: "mm-cluster", iconSize: [size, size] });
+  };
+
+  RiskMap.prototype.facilityDetails = function (i) {
+    var f = this.facilities;
+    var box = el("div", "mm-facility");
+    var head = add(box, "div", "mm-title");
+    var sym = add(head, "span", "mm-sym");
+    var kind = f.get(i, "kind"), status = f.get(i, "status"), prio = f.get(i, "priority");
+    sym.innerHTML = shapeSvg(this.style.kinds[kind] || this.style.other_kind, this.style.status[status] || this.style.other_status, this.style.priorities[prio] || null);
+    head.appendChild(document.createTextNode(f.get(i, "name") || "(无名称 unnamed)"));
+    add(box, "div", "mm-sub", [f.get(i, "kind_zh"), f.get(i, "subtype_zh")].filter(Boolean).join(" · "));
+    var dl = add(box, "dl", "mm-fields");
+    field(dl, "状态 Status", f.get(i, "status_zh") || status);
+    if (prio) {
+      var reasons = f.get(i, "reasons") || [];
+      field(dl, "待跟进 Follow-up", prio + (reasons.length ? " · " + reasons.join("；") : ""));
+    }
+    field(dl, "乡镇 Township", f.get(i, "township_name"));
+    field(dl, "责任人 Responsible", f.get(i, "responsible"));
+    field(dl, "电话 Phone", f.get(i, "phone"));
+    field(dl, "户数 Households", f.get(i, "households"));
+    field(dl, "期限 Due", f.get(i, "due"));
+    field(dl, "最近检查 Last inspected", f.get(i, "last_inspected"));
+    field(dl, "备注 Notes", f.get(i, "notes"));
+    field(dl, "编号 ID", f.get(i, "id"));
+    var hist = f.get(i, "history") || [];
+    if (hist.length) {
+      add(box, "div", "mm-h", "最近记录 Recent history");
+      var table = add(box, "table", "mm-history");
+      var S = this.data.strings;
+      hist.forEach(function (h) {
+        // [at, by, old, new, note]; by/old/new are interned
+        var tr = add(table, "tr");
+        add(tr, "td", "mm-at", h[0]);
+        add(tr, "td", null, h[1] === null ? "" : S[h[1]]);
+        add(tr, "td", null, (h[2] === null ? "—" : S[h[2]]) + " → " + (h[3] === null ? "" : S[h[3]]));
+        add(tr, "td", "mm-note", h[4]);
+      });
+    }
+    return box;
+  };
+
+  RiskMap.prototype.openFacility = function (i) {
+    var m = this.markers[i];
+    if (!m) return;
+    L.popup({ maxWidth: 360, autoPanPadding: [20, 20] })
+      .setLatLng(m.getLatLng())
+      .setContent(this.facilityDetails(i))
+      .openOn(this.map);
+  };
+
+  /* Zoom to facility i and open its popup; false if it has no location on the map. */
+  RiskMap.prototype.focusFacility = function (i) {
+    var self = this;
+    var m = this.markers[i];
+    if (!m) return false;
+    var cluster = this.groups.facilities;
+    this.map.setView(m.getLatLng(), Math.min(this.map.getMaxZoom(), Math.max(this.map.getZoom(), 15)), { animate: false });
+    if (this.map.hasLayer(cluster) && cluster.hasLayer(m)) {
+      cluster.zoomToShowLayer(m, function () { self.openFacility(i); });
+    } else {
+      this.openFacility(i);
+    }
+    return true;
+  };
+
+  /* Rings around follow-ups, above the clusters, so that urgent places show even when their
+     markers are clustered. Shown only while at most RING_LIMIT are in view: thousands of rings
+     would cover the whole district (the cluster icons count P1 items instead). */
+  RiskMap.prototype.drawFollowupRings = function () {
+    var f = this.followups;
+    var renderer = L.canvas({ pane: "mm-followups" });
+    var self = this;
+    var order = [];
+    for (var i = 0; i < f.length; i++) order.push(i);
+    // P1 drawn last, on top
+    order.sort(function (a, b) { return PRIORITY_RANK[f.get(b, "priority")] - PRIORITY_RANK[f.get(a, "priority")]; });
+    this.followupIndex = {};
+    var fac = this.facilities, idCol = fac.col.id;
+    for (var k = 0; k < fac.length; k++) this.followupIndex[fac.rows[k][idCol]] = k;
+    this.rings = L.layerGroup();
+    this.ringPoints = [];
+    order.forEach(function (j) {
+      var lon = f.get(j, "lon"), lat = f.get(j, "lat");
+      if (typeof lon !== "number" || typeof lat !== "number") return;
+      var at = L.latLng(lat, lon);
+      var ring = L.circleMarker(at, {
+        renderer: renderer, pane: "mm-followups", radius: 13, color: self.style.priorities[f.get(j, "priority")] || "#000",
+        weight: 3, opacity: 0.95, fill: true, fillOpacity: 0, bubblingMouseEvents: false
+      });
+      ring.on("click", function () { self.focusFollowup(j); });
+      self.rings.addLayer(ring);
+      self.ringPoints.push(at);
+      self.counts.followup_markers += 1;
+    });
+    this.counts.followups = f.length;
+    this.map.on("moveend", this.updateRings, this);
+    this.updateRings();
+  };
+
+  RiskMap.prototype.updateRings = function () {
+    var bounds = this.map.getBounds(), pts = this.ringPoints, n = 0;
+    for (var i = 0; i < pts.length && n <= RING_LIMIT; i++) if (bounds.contains(pts[i])) n += 1;
+    var show = n <= RING_LIMIT, group = this.groups.followups;
+    if (show && !group.hasLayer(this.rings)) group.addLayer(this.rings);
+    if (!show && group.hasLayer(this.rings)) group.removeLayer(this.rings);
+    this.ringsShown = show;
+    if (window.monitorMap) window.monitorMap.followup_rings_shown = show;
+    if (this.ringNote) this.ringNote.style.display = show ? "none" : "";
+  };
+
+  RiskMap.prototype.focusFollowup = function (j) {
+    var f = this.followups;
+    var fi = this.followupIndex[f.get(j, "facility_id")];
+    if (fi !== undefined && this.focusFacility(fi)) return;
+    var lon = f.get(j, "lon"), lat = f.get(j, "lat");
+    if (typeof lon === "number" && typeof lat === "number") {
+      this.map.setView([lat, lon], Math.max(this.map.getZoom(), 15));
+      return;
+    }
+    var t = this.townshipLayers[f.get(j, "township")];
+    if (t) this.map.fitBounds(t.getBounds(), { animate: false });
+  };
+
+  // ---- controls ----------------------------------------------------------------------------
+
+  function control(position, build) {
+    var C = L.Control.extend({
+      options: { position: position },
+      onAdd: function () {
+        var node = build();
+        stopMapEvents(node);
+        return node;
+      }
+    });
+    return new C();
+  }
+
+  RiskMap.prototype.addInfo = function () {
+    var d = this.data;
+    control("topleft", function () {
+      var box = el("div", "mm-box mm-info");
+      box.id = "mm-info";
+      add(box, "div", "mm-heading", d.title);
+      add(box, "div", null, "数据时间 Data as of: " + d.data_time);
+      add(box, "div", d.last_refresh ? null : "mm-warn",
+        "最近成功刷新 Last refresh: " + (d.last_refresh || "从未 never"));
+      return box;
+    }).addTo(this.map);
+  };
+
+  RiskMap.prototype.addPanel = function () {
+    var self = this;
+    control("topright", function () {
+      var box = el("div", "mm-box mm-panel");
+      box.id = "mm-panel";
+      self.buildSearch(add(box, "div", "mm-search"));
+      self.buildFollowupList(add(box, "div", "mm-followups"));
+      if (self.unplacedAlerts.length) self.buildUnplaced(add(box, "div", "mm-unplaced"));
+      return box;
+    }).addTo(this.map);
+  };
+
+  RiskMap.prototype.buildSearch = function (box) {
+    var self = this;
+    var f = this.facilities;
+    add(box, "div", "mm-h", "搜索设施 Find a facility");
+    var input = add(box, "input", "mm-search-input");
+    input.id = "mm-search";
+    input.type = "search";
+    input.placeholder = "设施名称 facility name";
+    input.setAttribute("aria-label", "搜索设施名称 search facility by name");
+    var results = add(box, "ul", "mm-results");
+    results.id = "mm-search-results";
+    var lowered = null;
+    var timer = null;
+    function run() {
+      var q = input.value.trim().toLowerCase();
+      results.textContent = "";
+      if (!q) return;
+      if (!lowered) {
+        lowered = new Array(f.length);
+        for (var i = 0; i < f.length; i++) lowered[i] = String(f.get(i, "name") || "").toLowerCase();
+      }
+      var hits = [], total = 0;
+      for (var j = 0; j < lowered.length; j++) {
+        if (lowered[j].indexOf(q) !== -1) {
+          total += 1;
+          if (hits.length < 20) hits.push(j);
+        }
+      }
+      if (!total) { add(results, "li", "mm-none", "未找到 no match"); return; }
+      hits.forEach(function (i) {
+        var li = add(results, "li");
+        var b = add(li, "button", "mm-link", f.get(i, "name"));
+        b.type = "button";
+        add(li, "span", "mm-sub", " " + [f.get(i, "township_name"), f.get(i, "kind_zh"), f.get(i, "status_zh")].filter(Boolean).join(" · ") + (self.markers[i] ? "" : " · 无坐标 no location"));
+        L.DomEvent.on(b, "click", function () { self.focusFacility(i); });
+      });
+      if (total > hits.length) add(results, "li", "mm-sub", "另有 " + (total - hits.length) + " 项 more");
+    }
+    L.DomEvent.on(input, "input", function () { clearTimeout(timer); timer = setTimeout(run, 120); });
+    L.DomEvent.on(input, "keydown", function (e) {
+      if (e.key === "Enter") {
+        clearTimeout(timer);
+        run();
+        var first = results.querySelector("button");
+        if (first) first.click();
+      }
+    });
+  };
+
+  RiskMap.prototype.buildFollowupList = function (box) {
+    var self = this;
+    var f = this.followups;
+    var groups = { P1: [], P2: [], P3: [] };
+    for (var i = 0; i < f.length; i++) {
+      var p = f.get(i, "priority");
+      (groups[p] || (groups[p] = [])).push(i);
+    }
+    add(box, "div", "mm-h", "待跟进 Follow-ups (" + f.length + ")");
+    this.ringNote = add(box, "div", "mm-sub", "视图内待跟进过多，放大后显示圆圈 too many in view for rings: zoom in");
+    this.ringNote.style.display = this.ringsShown ? "none" : "";
+    if (!f.length) add(box, "div", "mm-sub", "无 none");
+    Object.keys(groups).sort(function (a, b) {
+      return (PRIORITY_RANK[a] === undefined ? 9 : PRIORITY_RANK[a]) - (PRIORITY_RANK[b] === undefined ? 9 : PRIORITY_RANK[b]);
+    }).forEach(function (p) {
+      var items = groups[p];
+      if (!items.length) return;
+      var details = add(box, "details", "mm-prio");
+      details.open = p === "P1" || p === "P2";
+      var summary = add(details, "summary");
+      swatch(summary, self.style.priorities[p] || "#000", "mm-ring");
+      summary.appendChild(document.createTextNode(" " + p + " (" + items.length + ")"));
+      var ul = add(details, "ul", "mm-list");
+      ul.setAttribute("data-priority", p);
+      var shown = 0;
+      var more = null;
+      function page() {
+        var end = Math.min(items.length, shown + PAGE);
+        for (; shown < end; shown++) {
+          (function (j) {
+            var li = el("li");
+            var b = add(li, "button", "mm-link mm-followup", f.get(j, "name") || f.get(j, "township") || "");
+            b.type = "button";
+            add(li, "div", "mm-sub", [f.get(j, "township"), f.get(j, "reason"), f.get(j, "since") ? "自 since " + f.get(j, "since") : null].filter(Boolean).join(" · "));
+            L.DomEvent.on(b, "click", function () { self.focusFollowup(j); });
+            ul.appendChild(li);
+          })(items[shown]);
+        }
+        if (more) { more.parentNode.removeChild(more); more = null; }
+        if (shown < items.length) {
+          more = add(details, "button", "mm-more", "显示更多 show more (" + (items.length - shown) + ")");
+          more.type = "button";
+          L.DomEvent.on(more, "click", page);
+        }
+      }
+      page();
+    });
+  };
+
+  RiskMap.prototype.buildUnplaced = function (box) {
+    var self = this;
+    add(box, "div", "mm-h", "未能在图上绘制的预警 Warnings with no area on the map (" + this.unplacedAlerts.length + ")");
+    var ul = add(box, "ul", "mm-list");
+    this.unplacedAlerts.forEach(function (a) {
+      var li = add(ul, "li");
+      swatch(li, a.colour_hex);
+      li.appendChild(self.alertDetails(a));
+    });
+  };
+
+  RiskMap.prototype.addLegend = function () {
+    var lg = this.data.legend;
+    var style = this.style;
+    control("bottomleft", function () {
+      var box = el("div", "mm-box mm-legend");
+      box.id = "mm-legend";
+      var details = add(box, "details");
+      details.open = true;
+      add(details, "summary", "mm-heading", "图例 Legend");
+      function section(title, items, draw) {
+        add(details, "div", "mm-h", title);
+        var ul = add(details, "ul", "mm-keys");
+        items.forEach(function (it) {
+          var li = add(ul, "li");
+          draw(li, it);
+          li.appendChild(document.createTextNode(" " + it.label));
+        });
+      }
+      section("乡镇风险分 Township risk score", lg.choropleth, function (li, it) { swatch(li, it.colour); });
+      section("边界 Boundaries", lg.boundaries, function (li, it) { swatch(li, "#ffffff", it.approximate ? "mm-dashed" : "mm-solid"); });
+      section("预警 Warnings (CMA)", lg.warnings, function (li, it) { swatch(li, it.colour, "mm-warning"); });
+      section("设施类型 Facility kind", lg.kinds, function (li, it) {
+        add(li, "span", "mm-sym").innerHTML = shapeSvg(it.shape, "#607d8b", null);
+      });
+      section("状态 Status", lg.status, function (li, it) { swatch(li, it.colour); });
+      section("待跟进 Follow-up priority", lg.priorities, function (li, it) {
+        add(li, "span", "mm-sym").innerHTML = shapeSvg(style.other_kind, "#ffffff", it.colour);
+      });
+      return box;
+    }).addTo(this.map);
+  };
+
+  RiskMap.prototype.ready = function () {
+    var self = this;
+    var c = this.counts;
+    window.monitorMap = {
+      ready: true,
+      townships: c.townships,
+      alerts: c.alerts,
+      alerts_unplaced: c.alerts_unplaced,
+      facilities: c.facilities,
+      facilities_unlocated: c.facilities_unlocated,
+      followups: c.followups,
+      followup_markers: c.followup_markers,
+      followup_rings_shown: !!this.ringsShown,
+      stale: !!this.data.stale,
+      loaded_ms: Math.round(performance.now()),
+      timings: this.timings,
+      map: this.map,
+      focusFacility: function (i) { return self.focusFacility(i); }
+    };
+    document.documentElement.setAttribute("data-monitor-ready", "1");
+  };
+
+  function showError(message) {
+    var b = el("div", "mm-stale-banner mm-error", message);
+    b.id = "mm-error";
+    document.body.appendChild(b);
+  }
+
+  /* The page's data: plain JSON, or (large maps) zlib-compressed JSON in base64, unpacked with
+     the browser's own DecompressionStream. Calls back with the parsed object. */
+  function readData(node, done) {
+    var encoding = node.getAttribute("data-encoding");
+    if (encoding === "json") {
+      done(JSON.parse(node.textContent));
+      return;
+    }
+    if (typeof DecompressionStream === "undefined") {
+      throw new Error("此浏览器版本过旧，无法打开这张大地图 this browser is too old for a map this size (no DecompressionStream); use a current Chrome, Edge or Firefox");
+    }
+    var bin = atob(node.textContent);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    new Response(stream).text().then(function (text) { done(JSON.parse(text)); })
+      .catch(function (err) { showError("地图数据无法读取 map data unreadable: " + err); console.error(err); });
+  }
+
+  var current = null;
+  window.MonitorRiskMap = {
+    draw: function (map, groups, dataElementId) {
+      var started = Math.round(performance.now());
+      try {
+        readData(document.getElementById(dataElementId), function (data) {
+          current = new RiskMap(map, groups, data);
+          current.timings.start = started;
+          current.mark("data");
+          current.draw();
+        });
+      } catch (err) {
+        showError(String(err.message || err));
+        throw err;
+      }
+    },
+    // referenced by the marker cluster's iconCreateFunction option before draw() runs
+    clusterIcon: function (cluster) {
+      return current ? current.clusterIcon(cluster) : new L.DivIcon({ html: "<div><span>" + cluster.getChildCount() + "</span></div>", className: "mm-cluster", iconSize: [36, 36] });
+    }
+  };
+})();

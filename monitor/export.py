@@ -1,0 +1,265 @@
+"""Exports for GIS and spreadsheets: townships, facilities, warned areas and follow-ups.
+
+Four layers, the same columns in every format; coordinates WGS-84 longitude/latitude (EPSG:4326);
+times as stored (UTC ISO 8601), dates as typed (YYYY-MM-DD):
+
+- `townships`: code, name, name_en, kind, approximate, source, risk_score, followups_p1/p2/p3
+  (open follow-ups as the last evaluation left them; the score is the sum of config [priority]
+  score_weights over them, as on the map); the boundary polygon.
+- `facilities`: every facility with id, kind, subtype (codes and Chinese), name, status (code,
+  Chinese, open), severity, township code and name, responsible, phone, households, people,
+  last_inspected, due, overdue (open and due before today in the district's zone), blocks_heating,
+  notes, source, created, updated, and its open follow-ups: followup_priority (the most urgent),
+  followup_count, followup_rules, followup_reasons; the point.
+- `warned_areas`: the warnings in force at the clock (now, or --as-of): id, hazard (code and
+  Chinese), colour, event, headline, sender, sent, onset, expires, area_desc, township_codes and
+  township_names (covered by division code or by the area's polygon), area_from ("polygon": the
+  message's polygons and circles; "townships": the union of the townships its division codes
+  cover, as the map draws it; empty: it covers no township here and has no geometry).
+- `follow_ups`: the open follow-ups: id, facility_id, facility_name, kind, township,
+  township_name, rule, priority, reason, reason_en, since, alert_ids, causes (JSON); the
+  facility's point, or the township's label point for a follow-up about a whole township.
+
+Formats:
+- `geojson`: one RFC 7946 FeatureCollection; each feature's `layer` property names its layer.
+- `csv`: the facilities layer only (one row per facility, lon and lat columns), UTF-8 with a BOM
+  so that Excel reads the Chinese; polygons belong in the GeoJSON or the GeoPackage.
+- `gpkg`: a GeoPackage with the four layers (written by pyogrio), EPSG:4326; opens in QGIS.
+
+Every file is written whole or not at all (`outfile.replacing`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import clock
+from . import kinds as K
+from .config import Config
+from .store import Store
+
+LAYERS = ("townships", "facilities", "warned_areas", "follow_ups")
+GEOMETRY_TYPES = {"townships": "MultiPolygon", "facilities": "Point", "warned_areas": "MultiPolygon",
+                  "follow_ups": "Point"}
+# Each layer's columns and their types (GeoPackage field types; nullable where data may lack them).
+SCHEMA: dict[str, dict[str, str]] = {
+    "townships": {"code": "str", "name": "str", "name_en": "str", "kind": "str", "approximate": "bool",
+                  "source": "str", "risk_score": "float", "followups_p1": "int", "followups_p2": "int",
+                  "followups_p3": "int"},
+    "facilities": {"id": "int", "kind": "str", "kind_zh": "str", "subtype": "str", "subtype_zh": "str", "name": "str",
+                   "status": "str", "status_zh": "str", "open": "bool", "severity": "str", "township": "str",
+                   "township_name": "str", "responsible": "str", "phone": "str", "households": "int",
+                   "people": "int", "last_inspected": "str", "due": "str", "overdue": "bool",
+                   "blocks_heating": "bool", "notes": "str", "source": "str", "created": "str", "updated": "str",
+                   "followup_priority": "str", "followup_count": "int", "followup_rules": "str",
+                   "followup_reasons": "str"},
+    "warned_areas": {"id": "int", "hazard": "str", "hazard_zh": "str", "colour": "str", "event": "str",
+                     "headline": "str", "sender": "str", "sent": "str", "onset": "str", "expires": "str",
+                     "area_desc": "str", "township_codes": "str", "township_names": "str", "area_from": "str"},
+    "follow_ups": {"id": "int", "facility_id": "int", "facility_name": "str", "kind": "str", "township": "str",
+                   "township_name": "str", "rule": "str", "priority": "str", "reason": "str", "reason_en": "str",
+                   "since": "str", "alert_ids": "str", "causes": "str"},
+}
+COLUMNS = {name: tuple(columns) for name, columns in SCHEMA.items()}
+PANDAS_TYPES = {"str": "string", "int": "Int64", "float": "float64", "bool": "boolean"}
+
+
+@dataclass
+class Layer:
+    name: str
+    rows: list[dict]        # properties, in COLUMNS order
+    geometries: list        # shapely geometries (or None), one per row
+
+
+def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
+    """The four layers as plain rows and shapely geometries."""
+    import shapely
+
+    from . import fieldwork
+    from .evaluation import active_alerts, hazard_names
+    from .report import warned_townships
+    from .rules import risk_scores
+    from .spatial import area_geometry, covered_townships
+
+    tz = config.timezone
+    townships = store.townships()
+    codes = [t["code"] for t in townships]
+    names = {t["code"]: t["name"] for t in townships}
+    polygons = [shapely.from_wkb(t["geometry"]) for t in townships]
+    geom_of = dict(zip(codes, polygons))
+    follow = store.open_follow_ups()
+
+    scores = risk_scores(follow, config.get("priority", "score_weights", {"P1": 5, "P2": 3, "P3": 1}))
+    counts: dict[str, dict[str, int]] = {}
+    by_facility: dict[int, list[dict]] = {}
+    for u in follow:
+        if u["township_code"]:
+            c = counts.setdefault(u["township_code"], {"P1": 0, "P2": 0, "P3": 0})
+            c[u["priority"]] = c.get(u["priority"], 0) + 1
+        if u["facility_id"] is not None:
+            by_facility.setdefault(u["facility_id"], []).append(u)
+
+    t_rows = [{
+        "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
+        "approximate": bool(t["approximate"]), "source": t["source"],
+        "risk_score": float(scores.get(t["code"], 0.0)),
+        **{f"followups_{p.lower()}": counts.get(t["code"], {}).get(p, 0) for p in ("P1", "P2", "P3")},
+    } for t in townships]
+
+    today = clock.local_date(now, tz)
+    f_rows, f_geoms = [], []
+    for f in store.facilities():
+        kind = K.KINDS.get(f["kind"])
+        status = kind.statuses.get(f["status"]) if kind else None
+        mine = by_facility.get(f["id"], [])
+        f_rows.append({
+            "id": f["id"], "kind": f["kind"], "kind_zh": kind.zh if kind else None, "subtype": f["subtype"],
+            "subtype_zh": kind.subtypes.get(f["subtype"], (None,))[0] if kind else None, "name": f["name"],
+            "status": f["status"], "status_zh": status.zh if status else None, "open": bool(status and status.open),
+            "severity": f["severity"], "township": f["township"], "township_name": f["township_name"],
+            "responsible": f["responsible"], "phone": f["phone"], "households": f["households"] or 0,
+            "people": f["people"] or 0, "last_inspected": f["last_inspected"], "due": f["due"],
+            "overdue": fieldwork.is_overdue(f, today), "blocks_heating": bool(f["blocks_heating"]),
+            "notes": f["notes"], "source": f["source"], "created": f["created"], "updated": f["updated"],
+            "followup_priority": min((u["priority"] for u in mine), default=None),
+            "followup_count": len(mine),
+            "followup_rules": ", ".join(u["rule"] for u in mine) or None,
+            "followup_reasons": "; ".join(f"[{u['priority']}] {u['reason']}" for u in mine) or None,
+        })
+        f_geoms.append(shapely.Point(f["lon"], f["lat"]))
+
+    a_rows, a_geoms = [], []
+    for a in hazard_names(active_alerts(store, now)):
+        area = a.get("area") or {}
+        geom = area_geometry(area.get("polygons"), area.get("circles"))
+        source = "polygon" if geom is not None else None
+        if geom is None:
+            by_code = covered_townships(a.get("division_codes"), codes)
+            if by_code:
+                geom, source = shapely.union_all([geom_of[c] for c in sorted(by_code)]), "townships"
+        covered = sorted(warned_townships(a, codes, polygons)) if townships else []
+        a_rows.append({
+            "id": a["id"], "hazard": a.get("hazard"), "hazard_zh": a.get("hazard_zh"), "colour": a.get("colour"),
+            "event": a.get("event"), "headline": a.get("headline"), "sender": a.get("sender_name") or a.get("sender"),
+            "sent": a.get("sent"), "onset": a.get("onset") or a.get("effective") or a.get("sent"),
+            "expires": a.get("ends") or a.get("expires"), "area_desc": a.get("area_desc"),
+            "township_codes": ",".join(covered) or None, "township_names": "、".join(names[c] for c in covered) or None,
+            "area_from": source,
+        })
+        a_geoms.append(_polygonal(geom))
+
+    label = {t["code"]: shapely.Point(t["lon"], t["lat"]) for t in townships if t["lon"] is not None}
+    u_rows, u_geoms = [], []
+    for u in follow:
+        u_rows.append({
+            "id": u["id"], "facility_id": u["facility_id"], "facility_name": u["name"], "kind": u["kind"],
+            "township": u["township_code"], "township_name": u["township_name"], "rule": u["rule"],
+            "priority": u["priority"], "reason": u["reason"], "reason_en": u["reason_en"], "since": u["since"],
+            "alert_ids": ",".join(str(c["alert"]) for c in u["causes"] if isinstance(c, dict) and "alert" in c)
+                         or None,
+            "causes": json.dumps(u["causes"], ensure_ascii=False),
+        })
+        u_geoms.append(shapely.Point(u["lon"], u["lat"]) if u["lon"] is not None
+                       else label.get(u["township_code"]))
+
+    return {
+        "townships": Layer("townships", t_rows, [_polygonal(g) for g in polygons]),
+        "facilities": Layer("facilities", f_rows, f_geoms),
+        "warned_areas": Layer("warned_areas", a_rows, a_geoms),
+        "follow_ups": Layer("follow_ups", u_rows, u_geoms),
+    }
+
+
+def _polygonal(geom):
+    """The polygons of `geom` as one MultiPolygon (None if it has none)."""
+    import shapely
+
+    if geom is None or geom.is_empty:
+        return None
+    if geom.geom_type == "Polygon":
+        return shapely.MultiPolygon([geom])
+    if geom.geom_type == "MultiPolygon":
+        return geom
+    parts = [p for g in getattr(geom, "geoms", []) for p in (_polygonal(g).geoms if _polygonal(g) else [])]
+    return shapely.MultiPolygon(parts) if parts else None
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def write(store: Store, config: Config, fmt: str, out: str | Path, now: datetime | None = None) -> dict[str, int]:
+    """Write the export `fmt` (geojson, csv, gpkg) to `out`; the number of rows per layer written."""
+    from .errors import UsageError
+    from .outfile import replacing, write_text
+
+    now = now or clock.now()
+    data = layers(store, config, now)
+    if fmt == "geojson":
+        write_text(out, to_geojson(data))
+        return {name: len(layer.rows) for name, layer in data.items()}
+    if fmt == "csv":
+        write_text(out, to_csv(data["facilities"]), encoding="utf-8-sig")
+        return {"facilities": len(data["facilities"].rows)}
+    if fmt == "gpkg":
+        with replacing(out) as tmp:
+            tmp.unlink()  # GDAL creates the GeoPackage itself
+            to_gpkg(data, tmp)
+        return {name: len(layer.rows) for name, layer in data.items()}
+    raise UsageError(f"unknown export format '{fmt}'; use geojson, csv or gpkg")
+
+
+def to_geojson(data: dict[str, Layer]) -> str:
+    import shapely
+
+    features = []
+    for name in LAYERS:
+        layer = data[name]
+        for row, geom in zip(layer.rows, layer.geometries):
+            features.append({
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
+                "properties": {"layer": name, **row},
+            })
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False) + "\n"
+
+
+def to_csv(layer: Layer) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*COLUMNS["facilities"], "lon", "lat"])
+    for row, geom in zip(layer.rows, layer.geometries):
+        w.writerow([_cell(row[c]) for c in COLUMNS["facilities"]] + [repr(geom.x), repr(geom.y)])
+    return buf.getvalue()
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    return str(v)
+
+
+def to_gpkg(data: dict[str, Layer], path: Path) -> None:
+    """One GeoPackage layer per table, EPSG:4326."""
+    try:
+        import geopandas as gpd
+        import pandas as pd
+        import pyogrio
+    except ImportError as e:  # pragma: no cover - both are dependencies
+        from .errors import DataError
+
+        raise DataError(f"GeoPackage export needs geopandas and pyogrio ({e}); "
+                        "install them with `pip install geopandas pyogrio`") from None
+
+    for name in LAYERS:
+        layer = data[name]
+        frame = pd.DataFrame(layer.rows, columns=list(COLUMNS[name]))
+        frame = frame.astype({c: PANDAS_TYPES[t] for c, t in SCHEMA[name].items()})
+        gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(layer.geometries, crs="EPSG:4326"))
+        pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG", geometry_type=GEOMETRY_TYPES[name])

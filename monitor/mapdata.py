@@ -1,0 +1,117 @@
+"""Gather what the risk map shows from the store, as plain data for `riskmap.render_map`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from . import clock
+from . import kinds as K
+from .config import Config
+from .store import Store
+
+
+def township_scores(store: Store, config: Config) -> dict[str, dict]:
+    """Per township: risk score and open follow-ups by priority (documented in rules.risk_scores)."""
+    from .rules import risk_scores
+
+    rows = store.open_follow_ups()
+    weights = config.get("priority", "score_weights", {"P1": 5, "P2": 3, "P3": 1})
+    scores = risk_scores(rows, weights)
+    out: dict[str, dict] = {}
+    for r in rows:
+        t = r.get("township_code")
+        if t:
+            entry = out.setdefault(t, {"score": 0.0, "counts": {"P1": 0, "P2": 0, "P3": 0}})
+            entry["counts"][r["priority"]] += 1
+    for t, s in scores.items():
+        out[t]["score"] = s
+    return out
+
+
+def build(store: Store, config: Config, now: datetime | None = None, *, replay: str | None = None):
+    """replay: the alerts were loaded from files, not refreshed (the demo): this text stands in
+    for the last-refresh time and the sources' freshness is not judged."""
+    import shapely
+
+    from .evaluation import active_alerts, hazard_names
+    from .freshness import staleness
+    from .riskmap import MapData
+    from .spatial import area_geometry, covered_townships
+
+    now = now or clock.now()
+    tz = config.timezone
+    townships = store.townships()
+    geoms = {t["code"]: shapely.from_wkb(t["geometry"]) for t in townships}
+    names = {t["code"]: t["name"] for t in townships}
+    scores = township_scores(store, config)
+    t_rows = [{
+        "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
+        "approximate": bool(t["approximate"]), "source": t["source"],
+        "geometry": shapely.geometry.mapping(geoms[t["code"]]),
+        "score": scores.get(t["code"], {}).get("score", 0.0),
+        "counts": scores.get(t["code"], {}).get("counts", {"P1": 0, "P2": 0, "P3": 0}),
+    } for t in townships]
+
+    follow = store.open_follow_ups()
+    best: dict[int, dict] = {}
+    for r in follow:
+        if r["facility_id"] is not None:
+            b = best.setdefault(r["facility_id"], {"priority": r["priority"], "reasons": []})
+            b["priority"] = min(b["priority"], r["priority"])
+            b["reasons"].append(f"[{r['priority']}] {r['reason']}")
+    history = store.recent_history(int(config.get("map", "history_entries", 5)))
+    f_rows = []
+    for f in store.facilities():
+        kind = K.KINDS[f["kind"]]
+        f_rows.append({
+            "id": f["id"], "kind": f["kind"], "kind_zh": kind.zh, "subtype_zh": kind.subtypes[f["subtype"]][0],
+            "name": f["name"], "status": f["status"], "status_zh": kind.statuses[f["status"]].zh,
+            "lon": f["lon"], "lat": f["lat"], "township_name": f["township_name"],
+            "responsible": f["responsible"], "phone": f["phone"], "households": f["households"],
+            "due": f["due"], "last_inspected": f["last_inspected"], "notes": f["notes"],
+            "history": [{"at": clock.local(h["at"], tz), "by": h["by"],
+                         "old": kind.statuses[h["old_status"]].zh if h["old_status"] in kind.statuses else h["old_status"],
+                         "new": kind.statuses[h["new_status"]].zh if h["new_status"] in kind.statuses else h["new_status"],
+                         "note": h["note"]} for h in history.get(f["id"], [])],
+            "priority": best.get(f["id"], {}).get("priority"),
+            "reasons": best.get(f["id"], {}).get("reasons", []),
+        })
+
+    a_rows = []
+    for a in hazard_names(active_alerts(store, now)):
+        area = a.get("area") or {}
+        covered = covered_townships(a.get("division_codes"), list(geoms))
+        geom = area_geometry(area.get("polygons"), area.get("circles"))
+        if geom is None and covered:
+            geom = shapely.union_all([geoms[c] for c in covered])
+        a_rows.append({
+            "id": a["id"], "hazard": a["hazard"], "hazard_zh": a["hazard_zh"], "colour": a.get("colour"),
+            "headline": a.get("headline") or a.get("event"), "description": a.get("description"),
+            "sender": a.get("sender_name") or a.get("sender"),
+            "onset": clock.local(a.get("onset") or a.get("effective") or a.get("sent"), tz),
+            "expires": clock.local(a.get("ends") or a.get("expires"), tz),
+            "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
+            "township_names": sorted(names[c] for c in covered),
+        })
+
+    u_rows = [{
+        "facility_id": r["facility_id"], "name": r["name"], "township": r["township_name"], "kind": r["kind"],
+        "rule": r["rule"], "priority": r["priority"], "reason": r["reason"],
+        "since": clock.local(r["since"], tz), "lon": r["lon"], "lat": r["lat"],
+    } for r in follow]
+
+    stale, reason, last_ok = (False, "", None) if replay else staleness(store, config, now)
+    return MapData(
+        title=config.get("map", "title", "风险地图 Risk map"), townships=t_rows, facilities=f_rows,
+        alerts=a_rows, followups=u_rows, data_time=clock.local(now, tz),
+        last_refresh=replay or (clock.local(last_ok, tz) if last_ok else None), stale=stale, stale_reason=reason,
+        basemap=config.get("map", "basemap"),
+    )
+
+
+def write_map(store: Store, config: Config, out: Path, now: datetime | None = None, *,
+              replay: str | None = None) -> Path:
+    from .riskmap import render_map
+
+    return render_map(build(store, config, now, replay=replay), out)
