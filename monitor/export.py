@@ -80,8 +80,8 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
 
     from . import fieldwork
     from .evaluation import active_alerts, hazard_names
+    from .mapdata import township_scores
     from .report import warned_townships
-    from .rules import risk_scores
     from .spatial import area_geometry, covered_townships
 
     tz = config.timezone
@@ -92,21 +92,18 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
     geom_of = dict(zip(codes, polygons))
     follow = store.open_follow_ups()
 
-    scores = risk_scores(follow, config.get("priority", "score_weights", {"P1": 5, "P2": 3, "P3": 1}))
-    counts: dict[str, dict[str, int]] = {}
     by_facility: dict[int, list[dict]] = {}
     for u in follow:
-        if u["township_code"]:
-            c = counts.setdefault(u["township_code"], {"P1": 0, "P2": 0, "P3": 0})
-            c[u["priority"]] = c.get(u["priority"], 0) + 1
         if u["facility_id"] is not None:
             by_facility.setdefault(u["facility_id"], []).append(u)
 
+    scores = township_scores(store, config)  # the same score the map colours townships by
     t_rows = [{
         "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
         "approximate": bool(t["approximate"]), "source": t["source"],
-        "risk_score": float(scores.get(t["code"], 0.0)),
-        **{f"followups_{p.lower()}": counts.get(t["code"], {}).get(p, 0) for p in ("P1", "P2", "P3")},
+        "risk_score": float(scores.get(t["code"], {}).get("score", 0.0)),
+        **{f"followups_{p.lower()}": scores.get(t["code"], {}).get("counts", {}).get(p, 0)
+           for p in ("P1", "P2", "P3")},
     } for t in townships]
 
     today = clock.local_date(now, tz)
@@ -146,7 +143,8 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
             "event": a.get("event"), "headline": a.get("headline"), "sender": a.get("sender_name") or a.get("sender"),
             "sent": a.get("sent"), "onset": a.get("onset") or a.get("effective") or a.get("sent"),
             "expires": a.get("ends") or a.get("expires"), "area_desc": a.get("area_desc"),
-            "township_codes": ",".join(covered) or None, "township_names": "、".join(names[c] for c in covered) or None,
+            "township_codes": ",".join(covered) or None,
+            "township_names": "、".join(names[c] for c in covered) or None,
             "area_from": source,
         })
         a_geoms.append(_polygonal(geom))
