@@ -69,7 +69,7 @@ def run(store: Store, config: Config, now: datetime | None = None) -> Outcome:
     townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
     alerts = hazard_names(active_alerts(store, now))
     areas = prepare_areas(alerts, townships)
-    f = Facilities.from_store(store, townships)
+    f = Facilities.from_store(store, townships, rules)
     t.append(time.perf_counter())
     hits = evaluate(f, areas, rules, today=today, season=season, households_raise=steps)
     t.append(time.perf_counter())
@@ -94,7 +94,8 @@ def explain(store: Store, config: Config, facility_id: int, now: datetime | None
         raise UsageError(f"no facility {facility_id}; `monitor facility list` shows them")
     today = today_in(now, config.timezone)
     season = season_at(config, today)
-    townships = [t["code"] for t in store.townships(with_geometry=False)]
+    towns = store.townships(with_geometry=False)
+    townships = [t["code"] for t in towns]
     alerts = hazard_names(active_alerts(store, now))
     areas = prepare_areas(alerts, townships)
     f = facility_arrays({k: [row.get(k)] for k in ("id", "kind", "subtype", "status", "lon", "lat", "township",
@@ -105,7 +106,8 @@ def explain(store: Store, config: Config, facility_id: int, now: datetime | None
     for r in results:
         stored = open_.get(r["rule"])
         r["since"] = stored["since"] if stored else None
-    return {"facility": row, "as_of": clock.iso(now), "today": today.isoformat(),
+    return {"facility": row, "township_name": next((t["name"] for t in towns if t["code"] == row["township"]), None),
+            "as_of": clock.iso(now), "today": today.isoformat(),
             "season": {"preseason_start": season.preseason_start.isoformat(), "start": season.start.isoformat(),
                        "end": season.end.isoformat()},
             "active_alerts": len(alerts), "rules": results}

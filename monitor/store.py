@@ -510,45 +510,50 @@ class Store:
         keyed by (facility_id, township, rule). One that persists keeps its `since` (and is
         rewritten only if its priority, reason or causes changed); a new one opens with since =
         `at`; an open one no longer in `current` is closed at `at`, never deleted. Every open one
-        gets last_seen = `at`. One read of the open rows and a few executemany calls, so a
-        million follow-ups take seconds, not minutes.
+        gets last_seen = `at`. The stored rows are streamed past an index of `current` (whose
+        strings are shared between follow-ups of the same case), so memory stays near the size
+        of `current` and a million follow-ups take seconds.
         """
+        rows = current if isinstance(current, list) else list(current)
+        index = {(r[0], r[1], r[2]): i for i, r in enumerate(rows)}
+        seen = bytearray(len(rows))
+        closes, updates = [], []
+        kept = 0
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: half the cost of sqlite3.Row at this size
-        open_rows = {(fid, town, rule): (id_, rest)
-                     for id_, fid, town, rule, *rest in cur.execute(
-                         "SELECT id, facility_id, township, rule, priority, reason, reason_en, causes"
-                         " FROM follow_ups WHERE closed IS NULL")}
-        inserts, updates = [], []
-        kept = 0
-        take = open_rows.pop
-        for fid, town, rule, priority, reason, reason_en, causes in current:
-            old = take((fid, town, rule), None)
-            if old is None:
-                inserts.append((fid, town, rule, priority, reason, reason_en, causes, at, at))
-                continue
-            kept += 1
-            if old[1] != [priority, reason, reason_en, causes]:
-                updates.append((priority, reason, reason_en, causes, old[0]))
-        cur.executemany("UPDATE follow_ups SET closed = ? WHERE id = ?", [(at, v[0]) for v in open_rows.values()])
+        cur.execute("SELECT id, facility_id, township, rule, priority, reason, reason_en, causes"
+                    " FROM follow_ups WHERE closed IS NULL")
+        while chunk := cur.fetchmany(20_000):
+            for id_, fid, town, rule, priority, reason, reason_en, causes in chunk:
+                i = index.get((fid, town, rule))
+                if i is None or seen[i]:  # gone (or a duplicate open row: close it too)
+                    closes.append((at, id_))
+                    continue
+                seen[i] = 1
+                kept += 1
+                r = rows[i]
+                if r[3] != priority or r[4] != reason or r[5] != reason_en or r[6] != causes:
+                    updates.append((r[3], r[4], r[5], r[6], id_))
+        cur.executemany("UPDATE follow_ups SET closed = ? WHERE id = ?", closes)
         cur.executemany("UPDATE follow_ups SET priority = ?, reason = ?, reason_en = ?, causes = ? WHERE id = ?",
                         updates)
         cur.execute("UPDATE follow_ups SET last_seen = ? WHERE closed IS NULL", (at,))
         cur.executemany("INSERT INTO follow_ups (facility_id, township, rule, priority, reason, reason_en, causes,"
-                        " since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
-        return {"new": len(inserts), "kept": kept, "changed": len(updates), "closed": len(open_rows)}
+                        " since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        ((*r, at, at) for i, r in enumerate(rows) if not seen[i]))
+        return {"new": len(rows) - kept, "kept": kept, "changed": len(updates), "closed": len(closes)}
 
     def last_evaluation(self) -> str | None:
         """When the follow-ups were last evaluated (the latest last_seen), None if never."""
         return self.conn.execute("SELECT max(last_seen) FROM follow_ups").fetchone()[0]
 
-    def follow_up_list(self, *, township: str | None = None, kind: str | None = None,
-                       priorities: Sequence[str] | None = None, facility_id: int | None = None,
-                       opened_at: str | None = None, closed_at: str | None = None,
-                       decode_causes: bool = True) -> list[dict]:
-        """Follow-ups with their facility and township, by priority, then households served (most
-        first), then facility id. Open ones, or those opened at `opened_at` (still open), or those
-        closed at `closed_at`. `decode_causes=False` leaves causes as the stored JSON text."""
+    _FOLLOW_UP_FROM = (" FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
+                       " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)")
+    _FOLLOW_UP_ORDER = " ORDER BY u.priority, coalesce(f.households, 0) DESC, u.facility_id, u.rule"
+
+    @staticmethod
+    def _follow_up_where(*, township=None, kind=None, priorities=None, facility_id=None, opened_at=None,
+                         closed_at=None) -> tuple[str, list]:
         where = ["u.closed = ?" if closed_at else "u.closed IS NULL"]
         params: list[Any] = [closed_at] if closed_at else []
         if opened_at:
@@ -566,16 +571,21 @@ class Store:
         if facility_id is not None:
             where.append("u.facility_id = ?")
             params.append(facility_id)
+        return " WHERE " + " AND ".join(where), params
+
+    def follow_up_list(self, *, decode_causes: bool = True, **filters) -> list[dict]:
+        """Follow-ups with their facility and township, by priority, then households served (most
+        first), then facility id. Open ones, or (filters) those opened at `opened_at` (still
+        open) or closed at `closed_at`; `township` (code), `kind`, `priorities`, `facility_id`.
+        `decode_causes=False` leaves causes as the stored JSON text."""
+        where, params = self._follow_up_where(**filters)
         cur = self.conn.cursor()
         cur.row_factory = None
         cur.execute(
             "SELECT u.id, u.facility_id, coalesce(u.township, f.township), t.name, f.name, f.kind, f.subtype,"
             " f.status, coalesce(f.households, 0), f.responsible, f.phone, f.lon, f.lat, u.rule, u.priority,"
             " u.reason, u.reason_en, u.causes, u.since, u.last_seen, u.closed"
-            " FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
-            " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)"
-            f" WHERE {' AND '.join(where)}"
-            " ORDER BY u.priority, coalesce(f.households, 0) DESC, u.facility_id, u.rule", params)
+            + self._FOLLOW_UP_FROM + where + self._FOLLOW_UP_ORDER, params)
         names = ("id", "facility_id", "township_code", "township_name", "name", "kind", "subtype", "status",
                  "households", "responsible", "phone", "lon", "lat", "rule", "priority", "reason", "reason_en",
                  "causes", "since", "last_seen", "closed")
@@ -585,8 +595,32 @@ class Store:
                 r["causes"] = json.loads(r["causes"] or "[]")
         return rows
 
+    def follow_up_json(self, *, at: str | None = None, **filters) -> Iterator[list[str]]:
+        """The same rows and order as `follow_up_list`, each already a JSON object (built by
+        SQLite's json_object: at 10^5-10^6 follow-ups, building them in Python costs seconds),
+        in chunks, so that a caller can write them out without holding them all.
+
+        Fields: facility_id, name, township (name), township_code, kind, subtype, status,
+        households, responsible, phone, rule, priority, reason, reason_en, since, closed,
+        new (opened at `at` and still open), causes (the stored array, as stored)."""
+        where, params = self._follow_up_where(**filters)
+        obj = ("json_object('facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
+               " 'township_code', coalesce(u.township, f.township), 'kind', f.kind, 'subtype', f.subtype,"
+               " 'status', f.status, 'households', coalesce(f.households, 0), 'responsible', f.responsible,"
+               " 'phone', f.phone, 'rule', u.rule, 'priority', u.priority, 'reason', u.reason,"
+               " 'reason_en', u.reason_en, 'since', u.since, 'closed', u.closed,"
+               " 'new', json(CASE WHEN u.since = ? AND u.closed IS NULL THEN 'true' ELSE 'false' END))")
+        # the object ends in the scalar `new`, so its one closing brace can be cut and causes spliced in
+        sql = (f"SELECT rtrim({obj}, '}}') || ',\"causes\":' || coalesce(u.causes, '[]') || '}}'"
+               + self._FOLLOW_UP_FROM + where + self._FOLLOW_UP_ORDER)
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        cur.execute(sql, [at or ""] + params)
+        while chunk := cur.fetchmany(10_000):
+            yield [r[0] for r in chunk]
+
     def facility_column_arrays(self, numeric: dict[str, str], coded: Sequence[tuple[str, ...]], *,
-                               chunk: int = 50_000):
+                               kind_statuses: Iterable[tuple[str, str]] | None = None, chunk: int = 50_000):
         """Whole facility columns as numpy arrays in id order, for vectorised rule evaluation.
 
         numeric: column -> numpy dtype ("i8", "f8"), NULL read as 0. coded: groups of text
@@ -594,6 +628,8 @@ class Store:
         `values` the distinct tuples (NULL as None) the codes index. One query, read in chunks
         with no per-row objects kept: 10^6 facilities take about as long as SQLite takes to
         hand the rows over (Python's sqlite3 costs about 1 us a row, whatever the columns).
+        kind_statuses: only facilities with one of these (kind, status) pairs (SQLite skips the
+        others without handing them to Python).
         """
         import numpy as np
 
@@ -601,7 +637,13 @@ class Store:
         exprs += [" || char(31) || ".join(f"coalesce({c}, '')" for c in group) for group in coded]
         cur = self.conn.cursor()
         cur.row_factory = None
-        cur.execute(f"SELECT {', '.join(exprs)} FROM facilities ORDER BY id")
+        where, params = "", []
+        if kind_statuses is not None:
+            pairs = sorted(set(kind_statuses))
+            where = (" WHERE (kind, status) IN (VALUES " + ", ".join("(?, ?)" for _ in pairs) + ")") if pairs \
+                else " WHERE 0"
+            params = [v for p in pairs for v in p]
+        cur.execute(f"SELECT {', '.join(exprs)} FROM facilities{where} ORDER BY id", params)
         parts: list[list] = [[] for _ in exprs]
         maps: list[dict] = [{} for _ in coded]
         first = len(numeric)

@@ -72,19 +72,28 @@ def followups(app: App, township, kind, priorities, new, closed, explain_id, as_
     town = store.township_lookup(township) if township else None
 
     outcome = evaluation.run(store, app.config, clock.now())
-    filters = {"township": town["code"] if town else None, "kind": kind_code, "priorities": priorities,
-               "decode_causes": not (as_json or as_csv)}
-    if new or closed:
-        rows = (store.follow_up_list(opened_at=outcome.at, **filters) if new else []) + \
-               (store.follow_up_list(closed_at=outcome.at, **filters) if closed else [])
-    else:
-        rows = store.follow_up_list(**filters)
+    filters = {"township": town["code"] if town else None, "kind": kind_code, "priorities": priorities}
+    selections = [{"opened_at": outcome.at}] * new + [{"closed_at": outcome.at}] * closed or [{}]
     if as_json:
-        _write_json(rows, outcome.at)
-    elif as_csv:
+        _write_json(store.follow_up_json(at=outcome.at, **filters, **sel) for sel in selections)
+        return
+    rows = [r for sel in selections for r in store.follow_up_list(decode_causes=not as_csv, **filters, **sel)]
+    if as_csv:
         _write_csv(rows, outcome.at)
     else:
         _print(app, rows, outcome, town, new, closed)
+
+
+def _write_json(parts) -> None:
+    """A JSON list written chunk by chunk: at a million follow-ups it is hundreds of megabytes."""
+    import sys
+
+    out, sep = sys.stdout, "[\n"
+    for chunks in parts:
+        for chunk in chunks:
+            out.write(sep + ",\n".join(chunk))
+            sep = ",\n"
+    out.write("[]\n" if sep == "[\n" else "\n]\n")
 
 
 def _record(r: dict, at: str) -> dict:
@@ -93,18 +102,6 @@ def _record(r: dict, at: str) -> dict:
             "households": r["households"], "responsible": r["responsible"], "phone": r["phone"], "rule": r["rule"],
             "priority": r["priority"], "reason": r["reason"], "reason_en": r["reason_en"], "since": r["since"],
             "closed": r["closed"], "new": r["since"] == at and r["closed"] is None}
-
-
-def _write_json(rows: list[dict], at: str) -> None:
-    """A JSON list written in one go; each row's causes are the stored JSON text, spliced in as is."""
-    import json
-    import sys
-
-    parts = []
-    for r in rows:
-        text = json.dumps(_record(r, at), ensure_ascii=False)
-        parts.append(f'{text[:-1]}, "causes": {r["causes"] or "[]"}}}')
-    sys.stdout.write("[\n" + ",\n".join(parts) + "\n]\n" if parts else "[]\n")
 
 
 def _write_csv(rows: list[dict], at: str) -> None:
@@ -157,20 +154,25 @@ def _explain(app: App, result: dict, as_json: bool) -> None:
     k = K.KINDS.get(f["kind"])
     status = k.label(f["status"]) if k else f["status"]
     s = result["season"]
-    c = console()
-    c.print(f"设施 #{f['id']} {f['name']} — {f['kind']}/{f['subtype']}, status {status}, "
-            f"{f['households'] or 0} households, township {f['township'] or 'none'}", markup=False)
-    c.print(f"as of {clock.local(result['as_of'], tz)}: pre-season {s['preseason_start']}.., heating season "
-            f"{s['start']}..{s['end']}; {result['active_alerts']} active warning(s)", markup=False)
-    rows = []
+    lines = [
+        f"设施 #{f['id']} {f['name']} — {f['kind']}/{f['subtype']}, 状态 status {status}, "
+        f"{f['households'] or 0} 户 households, {result.get('township_name') or f['township'] or '无乡镇 no township'}",
+        f"as of {clock.local(result['as_of'], tz)}: 供暖季前 pre-season {s['preseason_start']}.., 供暖季 heating season "
+        f"{s['start']}..{s['end']}; 生效预警 active warnings {result['active_alerts']}",
+        "",
+    ]
     for r in result["rules"]:
-        mark = "✓ matched 命中" if r["matched"] else "✗ no 未命中"
-        why = "\n".join(("✓ " if ch["ok"] else "✗ ") + ch["why"] for ch in r["checks"])
         if r["matched"]:
-            why = f"{r['reason']}\n{why}"
-        since = clock.local(r["since"], tz) if r.get("since") else ""
-        rows.append([r["rule"], mark, r["priority"] or "", why, since])
-    table("规则 Rules", ["规则 rule", "结果 result", "优先级", "原因 why", "起始 since"], rows)
+            since = f"  (open since {clock.local(r['since'], tz)})" if r.get("since") else ""
+            lines.append(f"✓ {r['rule']}  {r['priority']}  {r['reason']}{since}")
+            checks = r["checks"]
+        else:
+            lines.append(f"✗ {r['rule']}  not matched 未命中")
+            checks = [ch for ch in r["checks"] if not ch["ok"]] or r["checks"]
+        lines += [f"    {'✓' if ch['ok'] else '✗'} {ch['why']}" for ch in checks]
+    c = console()
+    for line in lines:
+        c.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def register(main: click.Group) -> None:
