@@ -1,0 +1,124 @@
+"""Ingesting the api.weather.gov national snapshot (498 alerts, 2.9 MB) end to end.
+
+Measured in rotation, each on a fresh database with the townships loaded (not timed):
+
+    parse      parse_document (json + 498 features to Alerts), no storage
+    store      ingest.save of the parsed alerts: one transaction, dedupe, lifecycle
+    refresh    `refresh.run` against a loopback server serving the file: fetch, parse, store, log
+               (follow-up evaluation and the map left out: they do not depend on the feed)
+    import     `monitor alerts import FILE` as a fresh process (start-up, parse, store)
+
+    .venv/bin/python benchmarks/bench_ingest_nws.py [--runs 7] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from loopback import NWS_SNAPSHOT, make_config, server  # noqa: E402
+
+from monitor import clock, config as config_mod, inventory, refresh  # noqa: E402
+from monitor.alerts import ingest, parse_document  # noqa: E402
+from monitor.store import Store  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+
+
+def fresh(folder: Path, cfg) -> Store:
+    db = folder / "bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    store = Store.open(db)
+    inventory.import_townships(store, cfg.resolve(cfg.get("district", "townships")))
+    return store
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args()
+    load_start = os.getloadavg()[0]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    data = NWS_SNAPSHOT.read_bytes()
+    http = server()
+    http.expect_request("/alerts/active").respond_with_data(data, content_type="application/geo+json")
+    clock.set_now("2025-02-17T07:00:00Z")
+    times: dict[str, list[float]] = {"parse": [], "store": [], "refresh": [], "import": []}
+    monitor = Path(sys.executable).parent / "monitor"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        cfg_path = make_config(folder, [{"name": "nws", "kind": "nws", "url": http.url_for("/alerts/active"),
+                                         "max_bytes": 4_000_000}])
+        cfg = config_mod.load(cfg_path)
+        for run in range(args.runs + 1):  # the first round warms up and is not counted
+            t0 = time.perf_counter()
+            doc = parse_document(data, max_bytes=4_000_000)
+            t_parse = time.perf_counter() - t0
+            assert len(doc.alerts) == 498
+
+            store = fresh(folder, cfg)
+            t0 = time.perf_counter()
+            counts = ingest.save(store, doc.alerts)
+            t_store = time.perf_counter() - t0
+            store.close()
+            assert counts.new == 498
+
+            store = fresh(folder, cfg)
+            t0 = time.perf_counter()
+            summary = refresh.run(store, cfg, evaluate=False)
+            t_refresh = time.perf_counter() - t0
+            store.close()
+            assert summary.sources[0].new == 498
+
+            fresh(folder, cfg).close()
+            t0 = time.perf_counter()
+            r = subprocess.run([str(monitor), "--db", str(folder / "bench.db"), "--config", str(cfg_path),
+                                "alerts", "import", str(NWS_SNAPSHOT)], capture_output=True, text=True, env=ENV)
+            t_import = time.perf_counter() - t0
+            assert r.returncode == 0 and r.stdout.startswith("498 new"), r.stdout + r.stderr
+            if run:
+                for k, v in zip(times, (t_parse, t_store, t_refresh, t_import)):
+                    times[k].append(v)
+    http.stop()
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k, v in times.items():
+        print(f"{k:>8}: median {med[k] * 1000:.0f} ms  runs {', '.join(f'{x * 1000:.0f}' for x in v)}")
+    if args.no_record:
+        return
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (1 min)"
+    lines = [
+        "", f"## Ingesting the NWS national snapshot, 498 alerts, 2.9 MB (benchmarks/bench_ingest_nws.py, {now})", "",
+        f"Machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), Python {platform.python_version()};"
+        f" load average {load}; other engineers' tests were running on the same machine, so times are noisy.",
+        f"Fresh database with the 16 townships for each; rotated; median of {args.runs} runs after one warm-up round.",
+        "", "| step | median ms | runs (ms) |", "|---|---|---|",
+        *(f"| {k} | {med[k] * 1000:.0f} | {', '.join(f'{x * 1000:.0f}' for x in v)} |" for k, v in times.items()),
+        "",
+        "parse = parse_document only; store = ingest.save (one transaction); refresh = fetch from loopback + parse +"
+        " store + fetch_log row (no evaluation/map); import = `monitor alerts import FILE` as a new process.",
+    ]
+    with open(RESULTS, "a", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"recorded in {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
