@@ -152,6 +152,9 @@ class Fetcher:
             out.error, out.problem = str(e), "unreachable"
         except MonitorError as e:
             out.error, out.problem = str(e), "data"
+        except Exception as e:  # a bug met on this feed's data: it fails this source, not the run
+            log.exception("%s: unexpected error while fetching or parsing", source.name)
+            out.error, out.problem = f"unexpected {type(e).__name__}: {e}", "data"
         out.finished = clock.iso(clock.now())
         out.seconds = round(time.monotonic() - t0, 3)
         if out.problem:
@@ -220,15 +223,18 @@ class Fetcher:
             links = links[:limit]
 
         async def one(link):
-            if isinstance(link, Path):
-                data = self._read(link, source)
-            else:
-                data = (await self.get(link, source, headers=headers)).body
-            return self._parse(source, data, what=_shown(str(link)))
+            try:
+                if isinstance(link, Path):
+                    data = self._read(link, source)
+                else:
+                    data = (await self.get(link, source, headers=headers)).body
+                return self._parse(source, data, what=_shown(str(link)))
+            except SourceUnreachable:
+                raise
+            except MonitorError as e:  # this message is skipped; the others count
+                return e
 
-        results = await asyncio.gather(*(one(link) for link in links), return_exceptions=True)
-        _raise_first(results, SourceUnreachable)
-        _raise_first(results, BaseException, unless=MonitorError)
+        results = await _all_or_nothing(one(link) for link in links)
         for link, result in zip(links, results):
             if isinstance(result, MonitorError):
                 out.warnings.append(f"linked message skipped: {result}")
@@ -255,9 +261,7 @@ class Fetcher:
                               issued=out.started)
             return r, doc
 
-        results = await asyncio.gather(*(one(t) for t in self.townships), return_exceptions=True)
-        _raise_first(results, SourceUnreachable)
-        _raise_first(results, BaseException)
+        results = await _all_or_nothing(one(t) for t in self.townships)
         out.http_status = results[-1][0].status if results else None
         for t, (_, doc) in zip(self.townships, results):
             out.documents += 1
@@ -330,11 +334,13 @@ class Fetcher:
             except (httpx.DecodingError, httpx.TooManyRedirects, httpx.UnsupportedProtocol,
                     httpx.LocalProtocolError, httpx.InvalidURL) as e:
                 raise DataError(f"{shown}: {type(e).__name__}: {e}") from None
+            except httpx.TransportError as e:
+                why = f"{type(e).__name__} ({_reason(e)})"
             if attempt == s.retries:
                 break
             delay = wait if wait is not None else s.backoff * 2 ** attempt
-            log.info("%s: %s; retrying in %.1f s (attempt %d of %d)", source.name, why, delay, attempt + 2,
-                     s.retries + 1)
+            log.debug("%s: %s: %s; retrying in %.1f s (attempt %d of %d)", source.name, shown, why, delay,
+                      attempt + 2, s.retries + 1)
             await asyncio.sleep(delay)
         raise SourceUnreachable(f"{shown}: {why}" + (f" (after {s.retries + 1} attempts)" if s.retries else ""))
 
@@ -413,11 +419,22 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _raise_first(results: list, kind: type, unless: type | None = None) -> None:
-    """Raise the first result that is an exception of `kind` (and not of `unless`)."""
-    for r in results:
-        if isinstance(r, kind) and isinstance(r, BaseException) and not (unless and isinstance(r, unless)):
-            raise r
+async def _all_or_nothing(coros) -> list:
+    """Run concurrently; their results in order, or the first exception with the rest cancelled
+    (one unreachable township fails the source: no use waiting for the other fifteen)."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    if not tasks:
+        return []
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for t in done:
+            if t.exception() is not None:
+                raise t.exception()
+        return [t.result() for t in tasks]
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _reason(e: Exception) -> str:

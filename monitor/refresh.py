@@ -14,7 +14,7 @@ The contract a cron job or systemd timer relies on:
   the calendar, which no feed announces;
 - exit status: 0 every source refreshed (or answered 304), 75 some source was unreachable
   (temporary: refused, timed out, truncated, 5xx/429 after retries), 1 some source gave bad data
-  or could not be stored (needs a person; wins over 75).
+  or could not be stored, or the evaluation or the map failed (needs a person; wins over 75).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class Summary:
     changed: bool = False
     follow_ups: dict | None = None
     map: str | None = None
+    error: str | None = None  # the evaluation or the map failed (the alerts are stored)
     exit_code: int = EXIT_OK
 
     def as_dict(self) -> dict:
@@ -135,7 +136,11 @@ def run(store: Store, config: Config, *, only: list[str] | tuple[str, ...] = (),
     problems = {r.problem for r in summary.sources}
     summary.exit_code = EXIT_DATA if "data" in problems else EXIT_UNREACHABLE if "unreachable" in problems else EXIT_OK
     if evaluate:
-        _evaluate_and_draw(store, config, summary, map_out)
+        try:
+            _evaluate_and_draw(store, config, summary, map_out)
+        except Exception as e:  # loud (traceback, exit 1), but the sources' results still get reported
+            log.exception("alerts stored, but the follow-ups or the map were not updated")
+            summary.error, summary.exit_code = f"{type(e).__name__}: {e}", EXIT_DATA
     summary.finished = clock.iso(clock.now())
     return summary
 

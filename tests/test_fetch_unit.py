@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -330,3 +331,21 @@ def test_keys_are_not_logged(url, shown):
                                             ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
 def test_retry_after_values(value, seconds):
     assert F._retry_after(value) == seconds
+
+
+def test_one_unreachable_township_cancels_the_others_waits():
+    from test_alert_forecast import winter
+
+    async def handler(request):
+        if request.url.params["latitude"].startswith("40.77"):
+            return httpx.Response(503)
+        await asyncio.sleep(3)  # the other township is slow: not worth waiting for
+        return ok(json.dumps(winter()).encode())
+
+    townships = [{"code": "110116107000", "lon": 116.629, "lat": 40.770},
+                 {"code": "110116003000", "lon": 116.589, "lat": 40.375}]
+    start = time.monotonic()
+    out = run(Source(name="om", kind="forecast", url="https://om/?latitude={lat}&longitude={lon}"), handler,
+              townships=townships)
+    assert out.problem == "unreachable" and "HTTP 503" in out.error
+    assert time.monotonic() - start < 2

@@ -392,3 +392,33 @@ def test_map_is_rewritten_each_run_with_the_refresh_time(setup, feeds, tmp_path)
     assert "2021-10-10 09:00" in page and "北京市气象台" in page
     refresh(cli, as_of="2021-10-10T09:20:00+08:00")  # nothing new, but the page says when it was refreshed
     assert "2021-10-10 09:20" in (tmp_path / "maps" / "risk.html").read_text(encoding="utf-8")
+
+
+def test_a_failing_map_is_loud_but_the_alerts_stay_stored(setup, feeds, monkeypatch):
+    from monitor import mapdata
+
+    def broken(*a, **k):
+        raise ImportError("no riskmap")
+
+    monkeypatch.setattr(mapdata, "write_map", broken)
+    url = serve(feeds, "/cma", CMA_BEIJING.read_bytes())
+    cli = setup([{"name": "cma", "kind": "cma", "url": url}])
+    summary = refresh(cli, code=1)
+    assert summary["error"] == "ImportError: no riskmap" and summary["sources"][0]["new"] == 1
+    assert source_rows(cli.db, "cma") == (1, 1)
+
+
+def test_a_parser_bug_on_one_feed_fails_only_that_source(setup, feeds, monkeypatch):
+    from monitor import fetch
+
+    real = fetch.parse_document
+
+    def buggy(data, **kw):
+        if b"<alert" in data:
+            raise KeyError("surprise")
+        return real(data, **kw)
+
+    monkeypatch.setattr(fetch, "parse_document", buggy)
+    url = serve(feeds, "/a1.xml", (CAP / "v1dot2_appendix_adot1.xml").read_bytes(), "application/xml")
+    bad, _, _ = failing(setup, feeds, {"kind": "cap", "url": url}, code=1)
+    assert bad["error"] == "unexpected KeyError: 'surprise'"

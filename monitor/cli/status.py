@@ -49,10 +49,14 @@ def status(app: App, as_json: bool):
                    f"待跟进 open follow-ups: {counts['follow_ups_open']}")
         if sources:
             table("预警来源 Alert sources", ["来源 source", "类型 kind", "最近成功 last success", "时长 age",
-                                          "上限 max", "最近错误 last error", "状态 state"],
+                                          "上限 max", "状态 state"],
                   [[s["source"], s["kind"], clock.local(s["last_success"], tz) or "从未 never",
-                    _age(s["age_minutes"]), _age(s["max_age_minutes"]), s["last_error"] or "",
-                    "STALE 过期" if s["stale"] else "ok"] for s in sources])
+                    _age(s["age_minutes"]), _age(s["max_age_minutes"]), "STALE 过期" if s["stale"] else "ok"]
+                   for s in sources])
+            for s in sources:
+                if s["last_error"]:
+                    click.echo(f"最近错误 last error, {s['source']} ({clock.local(s['last_error_at'], tz)}): "
+                               f"{s['last_error']}")
         else:
             click.echo("no alert sources configured ([[sources]] in config.toml)")
         if stale:
