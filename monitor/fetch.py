@@ -186,14 +186,12 @@ class Fetcher:
     async def _path(self, source: Source, condition: dict, out: Fetched) -> None:
         """A local file (or every file in a folder), kept current by something else."""
         path = source.path
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) \
-            if path.is_dir() else [path]
         try:
+            files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) \
+                if path.is_dir() else [path]
             stats = [p.stat() for p in files]
         except OSError as e:
-            raise DataError(f"{e.filename}: cannot read ({e.strerror})") from None
-        if not files and not path.exists():
-            raise DataError(f"{path}: no such file or folder")
+            raise DataError(f"{e.filename or path}: cannot read ({e.strerror})") from None
         newest = max((st.st_mtime for st in stats), default=0)
         signature = (f"{datetime.fromtimestamp(newest, timezone.utc):%Y-%m-%dT%H:%M:%S.%fZ}"
                      f" {len(files)} files {sum(st.st_size for st in stats)} bytes")

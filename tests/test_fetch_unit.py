@@ -349,3 +349,8 @@ def test_one_unreachable_township_cancels_the_others_waits():
               townships=townships)
     assert out.problem == "unreachable" and "HTTP 503" in out.error
     assert time.monotonic() - start < 2
+
+
+def test_a_missing_path_is_bad_data(tmp_path):
+    out = run(Source(name="drop", kind="cap", path=tmp_path / "nowhere.xml"), lambda r: httpx.Response(500))
+    assert out.problem == "data" and "nowhere.xml: cannot read (No such file or directory)" in out.error

@@ -422,3 +422,18 @@ def test_a_parser_bug_on_one_feed_fails_only_that_source(setup, feeds, monkeypat
     url = serve(feeds, "/a1.xml", (CAP / "v1dot2_appendix_adot1.xml").read_bytes(), "application/xml")
     bad, _, _ = failing(setup, feeds, {"kind": "cap", "url": url}, code=1)
     assert bad["error"] == "unexpected KeyError: 'surprise'"
+
+
+def test_refresh_re_evaluates_the_follow_ups(setup, feeds):
+    from conftest import REPO
+
+    url = serve(feeds, "/cma", CMA_BEIJING.read_bytes())
+    cli = setup([{"name": "cma", "kind": "cma", "url": url}])
+    cli("facility", "import", str(REPO / "geodata" / "sample_facilities.csv"), as_of="2021-10-10T09:00:00+08:00")
+    assert rows(cli.db, "SELECT count(*) AS n FROM follow_ups WHERE rule = 'gale_fire'") == [{"n": 0}]
+    summary = refresh(cli, as_of="2021-10-10T09:00:00+08:00")
+    gale = rows(cli.db, "SELECT count(*) AS n FROM follow_ups WHERE rule = 'gale_fire' AND closed IS NULL")[0]["n"]
+    assert gale > 0 and summary["follow_ups"]["active_alerts"] == 1 and summary["follow_ups"]["open"] >= gale
+    # a day later the warning has expired: the next refresh closes those follow-ups
+    refresh(cli, as_of="2021-10-11T09:00:00+08:00")
+    assert rows(cli.db, "SELECT count(*) AS n FROM follow_ups WHERE rule = 'gale_fire' AND closed IS NULL") == [{"n": 0}]
