@@ -54,12 +54,12 @@ FACILITY_COLUMNS = (
 )
 FACILITY_INTERNED = (
     "kind", "kind_zh", "subtype_zh", "status", "status_zh", "township_name", "responsible",
-    "priority", "reasons",
+    "due", "last_inspected", "priority", "reasons",
 )
 FOLLOWUP_COLUMNS = (
     "facility_id", "name", "township", "kind", "rule", "priority", "reason", "since", "lon", "lat",
 )
-FOLLOWUP_INTERNED = ("township", "kind", "rule", "priority", "reason")
+FOLLOWUP_INTERNED = ("township", "kind", "rule", "priority", "reason", "since")
 
 # Symbols and colours. Facility shape = kind; fill = status; ring = follow-up priority.
 KIND_SHAPES = {"heating": "circle", "fire": "triangle", "flood": "square"}

@@ -8,6 +8,7 @@ Shared by tests/test_map_browser.py and benchmarks/bench_map.py.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,8 +95,22 @@ def offline_page(browser, viewport=(1280, 900)) -> Iterator[tuple[object, PageLo
         context.close()
 
 
-def load_map(page, path: Path, timeout_ms: float = 60_000) -> float:
-    """Open a map file and wait until it has drawn everything; seconds from navigation start."""
+def load_map(page, path: Path, log: PageLog | None = None, timeout_ms: float = 60_000) -> float:
+    """Open a map file and wait until it has drawn everything; seconds from navigation start.
+
+    Fails at once, with the page's errors, if a script error stops the drawing."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(Path(path).resolve().as_uri(), wait_until="load", timeout=timeout_ms)
-    page.wait_for_function("window.monitorMap && window.monitorMap.ready === true", timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            page.wait_for_function("window.monitorMap && window.monitorMap.ready === true", timeout=250)
+            break
+        except PlaywrightTimeout:
+            if log is not None and log.page_errors:
+                raise AssertionError(f"the map did not finish drawing: {log.page_errors}") from None
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the map did not finish drawing within {timeout_ms / 1000:.0f} s: "
+                                     f"{log.page_errors if log else ''}") from None
     return page.evaluate("window.monitorMap.loaded_ms") / 1000.0

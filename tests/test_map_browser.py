@@ -42,7 +42,7 @@ def opened(request, browser, maps):
     """The stale sample map (data as plain JSON, and compressed as large maps are), loaded;
     after the test, nothing may have been fetched or failed."""
     with offline_page(browser) as (page, log):
-        load_map(page, maps[request.param])
+        load_map(page, maps[request.param], log)
         yield page, log
         assert log.blocked == [], f"the page tried the network: {log.blocked}"
         assert log.page_errors == [] and log.console_errors == [], (log.page_errors, log.console_errors)
@@ -195,7 +195,7 @@ def test_a_long_chinese_name_is_shown_whole(opened):
 def test_stale_banner_only_when_stale(browser, maps):
     for which, stale in (("stale", True), ("fresh", False)):
         with offline_page(browser) as (page, log):
-            load_map(page, maps[which])
+            load_map(page, maps[which], log)
             banner = page.locator("#mm-stale")
             if stale:
                 assert banner.is_visible()
@@ -221,3 +221,17 @@ def test_layers_can_be_switched_off(opened):
     assert page.locator(".leaflet-mm-townships-pane path").count() == 0
     labels.filter(has_text="设施 Facilities").locator("input").uncheck()
     assert page.locator(".mm-fac, .mm-cluster").count() == 0
+
+
+def test_unreadable_data_is_reported_not_silent(browser, maps, tmp_path):
+    page_text = maps["packed"].read_text(encoding="utf-8")
+    head, rest = page_text.split('data-encoding="zlib+base64">', 1)
+    broken = tmp_path / "broken.html"
+    broken.write_text(head + 'data-encoding="zlib+base64">' + "QUJD" * 50 + rest[rest.index("</script>"):],
+                      encoding="utf-8")
+    with offline_page(browser) as (page, log):
+        page.goto(broken.as_uri())
+        page.wait_for_selector("#mm-error", timeout=10_000)
+        assert "地图数据无法读取 map data unreadable" in page.inner_text("#mm-error")
+        assert page.evaluate("window.monitorMap === undefined")
+        assert log.blocked == []

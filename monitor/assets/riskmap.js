@@ -39,6 +39,16 @@
     return s;
   }
 
+  /* obj[key] if obj has it as its own property, else undefined */
+  function own(obj, key) {
+    return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+  }
+
+  function prioRank(p) {
+    var r = own(PRIORITY_RANK, p);
+    return r === undefined ? 9 : r;
+  }
+
   function stopMapEvents(node) {
     L.DomEvent.disableClickPropagation(node);
     L.DomEvent.disableScrollPropagation(node);
@@ -90,8 +100,9 @@
     this.facilities = new Table(data.facilities, data.strings);
     this.followups = new Table(data.followups, data.strings);
     this.markers = [];
-    this.townshipLayers = {};
-    this.icons = {};
+    // keyed by data (names, ids): no prototype, so a name like "__proto__" is just a name
+    this.townshipLayers = Object.create(null);
+    this.icons = Object.create(null);
     this.timings = {};
     this.counts = {
       townships: 0, alerts: 0, alerts_unplaced: 0, facilities: 0, facilities_unlocated: 0,
@@ -193,7 +204,7 @@
     var self = this;
     var group = this.groups.alerts;
     var alerts = this.data.alerts.slice().sort(function (a, b) {
-      return (WARNING_RANK[a.colour] || 0) - (WARNING_RANK[b.colour] || 0);
+      return (own(WARNING_RANK, a.colour) || 0) - (own(WARNING_RANK, b.colour) || 0);
     });
     this.unplacedAlerts = [];
     alerts.forEach(function (a) {
@@ -248,7 +259,7 @@
       var s = this.style;
       icon = L.divIcon({
         className: "mm-fac",
-        html: shapeSvg(s.kinds[kind] || s.other_kind, s.status[status] || s.other_status, s.priorities[priority] || null),
+        html: shapeSvg(own(s.kinds, kind) || s.other_kind, own(s.status, status) || s.other_status, own(s.priorities, priority) || null),
         iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -8]
       });
       this.icons[key] = icon;
@@ -308,7 +319,8 @@
     var byRank = [0, 0, 0];
     for (var i = 0; i < children.length; i++) {
       var p = f.rows[children[i].mmIndex][pcol];
-      if (p !== null) byRank[PRIORITY_RANK[S[p]]] += 1;
+      var rank = p === null ? undefined : own(PRIORITY_RANK, S[p]);
+      if (rank !== undefined) byRank[rank] += 1;
     }
     var prio = byRank[0] ? "P1" : byRank[1] ? "P2" : byRank[2] ? "P3" : null;
     var size = n < 100 ? 30 : n < 1000 ? 36 : n < 10000 ? 42 : 48;
@@ -323,7 +335,8 @@
     var head = add(box, "div", "mm-title");
     var sym = add(head, "span", "mm-sym");
     var kind = f.get(i, "kind"), status = f.get(i, "status"), prio = f.get(i, "priority");
-    sym.innerHTML = shapeSvg(this.style.kinds[kind] || this.style.other_kind, this.style.status[status] || this.style.other_status, this.style.priorities[prio] || null);
+    var s = this.style;
+    sym.innerHTML = shapeSvg(own(s.kinds, kind) || s.other_kind, own(s.status, status) || s.other_status, own(s.priorities, prio) || null);
     head.appendChild(document.createTextNode(f.get(i, "name") || "(无名称 unnamed)"));
     add(box, "div", "mm-sub", [f.get(i, "kind_zh"), f.get(i, "subtype_zh")].filter(Boolean).join(" · "));
     var dl = add(box, "dl", "mm-fields");
@@ -391,8 +404,8 @@
     var order = [];
     for (var i = 0; i < f.length; i++) order.push(i);
     // P1 drawn last, on top
-    order.sort(function (a, b) { return PRIORITY_RANK[f.get(b, "priority")] - PRIORITY_RANK[f.get(a, "priority")]; });
-    this.followupIndex = {};
+    order.sort(function (a, b) { return prioRank(f.get(b, "priority")) - prioRank(f.get(a, "priority")); });
+    this.followupIndex = Object.create(null);
     var fac = this.facilities, idCol = fac.col.id;
     for (var k = 0; k < fac.length; k++) this.followupIndex[fac.rows[k][idCol]] = k;
     this.rings = L.layerGroup();
@@ -402,7 +415,7 @@
       if (typeof lon !== "number" || typeof lat !== "number") return;
       var at = L.latLng(lat, lon);
       var ring = L.circleMarker(at, {
-        renderer: renderer, pane: "mm-followups", radius: 13, color: self.style.priorities[f.get(j, "priority")] || "#000",
+        renderer: renderer, pane: "mm-followups", radius: 13, color: own(self.style.priorities, f.get(j, "priority")) || "#000",
         weight: 3, opacity: 0.95, fill: true, fillOpacity: 0, bubblingMouseEvents: false
       });
       ring.on("click", function () { self.focusFollowup(j); });
@@ -530,9 +543,12 @@
   RiskMap.prototype.buildFollowupList = function (box) {
     var self = this;
     var f = this.followups;
-    var groups = { P1: [], P2: [], P3: [] };
+    var groups = Object.create(null);
+    groups.P1 = [];
+    groups.P2 = [];
+    groups.P3 = [];
     for (var i = 0; i < f.length; i++) {
-      var p = f.get(i, "priority");
+      var p = String(f.get(i, "priority"));
       (groups[p] || (groups[p] = [])).push(i);
     }
     add(box, "div", "mm-h", "待跟进 Follow-ups (" + f.length + ")");
@@ -540,14 +556,14 @@
     this.ringNote.style.display = this.ringsShown ? "none" : "";
     if (!f.length) add(box, "div", "mm-sub", "无 none");
     Object.keys(groups).sort(function (a, b) {
-      return (PRIORITY_RANK[a] === undefined ? 9 : PRIORITY_RANK[a]) - (PRIORITY_RANK[b] === undefined ? 9 : PRIORITY_RANK[b]);
+      return prioRank(a) - prioRank(b);
     }).forEach(function (p) {
       var items = groups[p];
       if (!items.length) return;
       var details = add(box, "details", "mm-prio");
       details.open = p === "P1" || p === "P2";
       var summary = add(details, "summary");
-      swatch(summary, self.style.priorities[p] || "#000", "mm-ring");
+      swatch(summary, own(self.style.priorities, p) || "#000", "mm-ring");
       summary.appendChild(document.createTextNode(" " + p + " (" + items.length + ")"));
       var ul = add(details, "ul", "mm-list");
       ul.setAttribute("data-priority", p);
