@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from . import clock
 from . import kinds as K
 from .errors import DataError, UsageError
+from .geodesy import EARTH_RADIUS_KM, distance_km
 
 if TYPE_CHECKING:
     from .store import Store
@@ -40,7 +41,6 @@ CANDIDATES_SHOWN = 10
 # C0/C1 controls, and the bidi overrides that can make a name display as something else
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-EARTH_RADIUS_KM = 6371.0088
 
 
 def shown(text: str, limit: int = 40) -> str:
@@ -290,13 +290,6 @@ def parse_point(text: str, crs: str | None = None) -> tuple[float, float]:
 
         lon, lat = gcj_to_wgs(lon, lat)
     return lon, lat
-
-
-def distance_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
 
 
 def _status_pairs(kinds: Iterable[K.Kind], status: str | None, open_only: bool) -> set[tuple[str, str]] | None:

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import math
 import zipfile
 from pathlib import Path
 
@@ -14,8 +13,9 @@ from shapely.geometry import LineString, Point, Polygon, shape
 
 from monitor import gcj02
 from monitor.boundaries import normalise_code, read_townships
-from monitor.spatial import points_in, township_of
 from monitor.errors import DataError
+from monitor.geodesy import distance_km
+from monitor.spatial import points_in, township_of
 
 ROOT = Path(__file__).parent.parent
 TOWNSHIPS = ROOT / "geodata" / "huairou_townships.geojson"
@@ -43,11 +43,7 @@ OFFICIAL = {
 
 
 def metres(a, b):
-    r = 6_371_008.8
-    p1, p2 = math.radians(a[1]), math.radians(b[1])
-    dp, dl = p2 - p1, math.radians(b[0] - a[0])
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(h))
+    return distance_km(a[0], a[1], b[0], b[1]) * 1000
 
 
 @pytest.fixture(scope="module")

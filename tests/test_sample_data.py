@@ -2,20 +2,19 @@
 
 import csv
 import json
-
-import numpy as np
-import math
 import subprocess
 import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from shapely.geometry import shape
 
 from monitor import kinds
 from monitor.boundaries import read_townships
+from monitor.geodesy import distance_km
 from monitor.spatial import points_in, township_of
 
 ROOT = Path(__file__).parent.parent
@@ -27,11 +26,7 @@ NORTH = {"汤河口镇", "琉璃庙镇", "宝山镇", "长哨营满族乡", "喇
 
 
 def metres(a, b):
-    r = 6_371_008.8
-    p1, p2 = math.radians(a[1]), math.radians(b[1])
-    dp, dl = p2 - p1, math.radians(b[0] - a[0])
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(h))
+    return distance_km(a[0], a[1], b[0], b[1]) * 1000
 
 
 @pytest.fixture(scope="module")

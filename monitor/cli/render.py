@@ -49,7 +49,7 @@ def demo(app: App, out: Path | None):
     c.print(f"[bold]怀柔区风险监测演示 monitor demo[/bold]  as of {s.as_of}")
     c.print(f"乡镇 townships: {s.townships} ({s.approximate} approximate 近似边界)")
     c.print("设施 facilities: " + ", ".join(f"{k} {v}" for k, v in sorted(s.facilities.items()))
-            + f"  (sample data 示例数据)")
+            + "  (sample data 示例数据)")
     c.print(f"生效预警 active warnings: {len(s.alerts)}")
     for a in s.alerts:
         c.print(f"  - {a['headline']} ({a['colour']}, until {a['expires']})", markup=False)
