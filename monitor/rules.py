@@ -80,7 +80,8 @@ class Rule:
     line: int = 0
 
     def rank(self, colour: str | None) -> int:
-        return int(self.priority[colour if self.trigger == "hazard" else None][1])
+        """1..3 for P1..P3; for hazard rules by the warning's colour (none counts as blue)."""
+        return int(self.priority[(colour or "blue") if self.trigger == "hazard" else None][1])
 
     @property
     def status_names(self) -> list[str]:
@@ -470,16 +471,21 @@ class Area:
 
 
 def prepare_areas(alerts: list[dict], township_codes: list[str]) -> list[Area]:
-    """Each alert with its geometry (polygons and circles, prepared once) and covered townships."""
+    """Each alert with its area: its polygons and circles (prepared once) where it has any, else
+    the townships its division codes cover. Geometry wins because it is the precise statement:
+    a CAP message from 怀柔区气象台 with a polygon also gets the district's code (from its
+    sender), and that must not widen the polygon to the whole district."""
     out = []
     for i, a in enumerate(alerts):
         area = a.get("area") or {}
         geom = area_geometry(area.get("polygons"), area.get("circles"))
         if geom is not None:
             shapely.prepare(geom)
+            towns = frozenset()
+        else:
+            towns = frozenset(covered_townships(a.get("division_codes"), township_codes))
         colour = a.get("colour") if a.get("colour") in COLOURS else None
-        out.append(Area(i, a, a.get("hazard") or "other", colour, a.get("format") == "forecast", geom,
-                        frozenset(covered_townships(a.get("division_codes"), township_codes))))
+        out.append(Area(i, a, a.get("hazard") or "other", colour, a.get("format") == "forecast", geom, towns))
     return out
 
 

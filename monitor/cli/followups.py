@@ -128,7 +128,7 @@ def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool) -
     prev = clock.local(outcome.previous, tz) if outcome.previous else "none 无"
     c.print(f"评估 evaluated {clock.local(outcome.at, tz)} (previous 上次 {prev}): {outcome.follow_ups} open 待跟进 — "
             f"new 新增 {outcome.new}, closed 已关闭 {outcome.closed}, changed 有变化 {outcome.changed}; "
-            f"active warnings 生效预警 {outcome.active_alerts}", markup=False, highlight=False)
+            f"active warnings 生效预警 {outcome.active_alerts}", markup=False, highlight=False, soft_wrap=True)
     what = "待跟进 Follow-ups"
     if new or closed:
         what = " + ".join(w for w, on in (("新增 New", new), ("已关闭 Closed", closed)) if on) + " since the previous run"
