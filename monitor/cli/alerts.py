@@ -128,7 +128,8 @@ def alerts_refresh(app: App, only: tuple[str, ...], quiet: bool, as_json: bool):
 
     Exit status: 0 all sources refreshed or unchanged (304); 75 a source was unreachable
     (refused, timed out, truncated, HTTP 5xx/429 after retries: try again later); 1 a source
-    gave bad data (malformed, oversize, wrong content type, refused XML, HTTP 4xx) or a bug.
+    gave bad data (malformed, oversize, wrong content type, refused XML, HTTP 4xx, API key not set)
+    or the follow-ups or the map could not be updated; 1 wins over 75.
     """
     import logging
 
