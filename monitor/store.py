@@ -573,19 +573,21 @@ class Store:
             params.append(facility_id)
         return " WHERE " + " AND ".join(where), params
 
-    def follow_up_list(self, *, decode_causes: bool = True, **filters) -> list[dict]:
+    def follow_up_list(self, *, decode_causes: bool = True, limit: int | None = None, **filters) -> list[dict]:
         """Follow-ups with their facility and township, by priority, then households served (most
         first), then facility id. Open ones, or (filters) those opened at `opened_at` (still
         open) or closed at `closed_at`; `township` (code), `kind`, `priorities`, `facility_id`.
-        `decode_causes=False` leaves causes as the stored JSON text."""
+        `decode_causes=False` leaves causes as the stored JSON text; `limit`: the first rows only."""
         where, params = self._follow_up_where(**filters)
+        where += self._FOLLOW_UP_ORDER + (" LIMIT ?" if limit else "")
+        params += [int(limit)] if limit else []
         cur = self.conn.cursor()
         cur.row_factory = None
         cur.execute(
             "SELECT u.id, u.facility_id, coalesce(u.township, f.township), t.name, f.name, f.kind, f.subtype,"
             " f.status, coalesce(f.households, 0), f.responsible, f.phone, f.lon, f.lat, u.rule, u.priority,"
             " u.reason, u.reason_en, u.causes, u.since, u.last_seen, u.closed"
-            + self._FOLLOW_UP_FROM + where + self._FOLLOW_UP_ORDER, params)
+            + self._FOLLOW_UP_FROM + where, params)
         names = ("id", "facility_id", "township_code", "township_name", "name", "kind", "subtype", "status",
                  "households", "responsible", "phone", "lon", "lat", "rule", "priority", "reason", "reason_en",
                  "causes", "since", "last_seen", "closed")
@@ -595,7 +597,7 @@ class Store:
                 r["causes"] = json.loads(r["causes"] or "[]")
         return rows
 
-    def follow_up_json(self, *, at: str | None = None, **filters) -> Iterator[list[str]]:
+    def follow_up_json(self, *, at: str | None = None, limit: int | None = None, **filters) -> Iterator[list[str]]:
         """The same rows and order as `follow_up_list`, each already a JSON object (built by
         SQLite's json_object: at 10^5-10^6 follow-ups, building them in Python costs seconds),
         in chunks, so that a caller can write them out without holding them all.
@@ -612,10 +614,10 @@ class Store:
                " 'new', json(CASE WHEN u.since = ? AND u.closed IS NULL THEN 'true' ELSE 'false' END))")
         # the object ends in the scalar `new`, so its one closing brace can be cut and causes spliced in
         sql = (f"SELECT rtrim({obj}, '}}') || ',\"causes\":' || coalesce(u.causes, '[]') || '}}'"
-               + self._FOLLOW_UP_FROM + where + self._FOLLOW_UP_ORDER)
+               + self._FOLLOW_UP_FROM + where + self._FOLLOW_UP_ORDER + (" LIMIT ?" if limit else ""))
         cur = self.conn.cursor()
         cur.row_factory = None
-        cur.execute(sql, [at or ""] + params)
+        cur.execute(sql, [at or ""] + params + ([int(limit)] if limit else []))
         while chunk := cur.fetchmany(10_000):
             yield [r[0] for r in chunk]
 

@@ -94,6 +94,7 @@ def test_filters(gale, args, ids):
     (("--json", "--csv"), "give --json or --csv, not both"),
     (("--explain", "9999"), "no facility 9999"),
     (("--explain", "1", "--csv"), "--explain takes only --json"),
+    (("--explain", "1", "--limit", "3"), "--explain takes only --json"),
 ])
 def test_bad_options_are_usage_errors(gale, args, message):
     r = gale("followups", *args, as_of=T1, ok=False)
@@ -112,6 +113,13 @@ def test_terminal_table_and_summary(gale):
     out = gale("followups", as_of=T1).output
     assert "4 open 待跟进" in out and "new 新增 4" in out and "active warnings 生效预警 1" in out
     assert "F1" in out and "P1" in out and "待跟进 Follow-ups (4)" in out
+
+
+def test_limit(gale):
+    assert keyed(listing(gale, "--limit", "2")) == keyed(listing(gale))[:2]
+    out = gale("followups", "--limit", "1", as_of=T1).output
+    assert "待跟进 Follow-ups (1)" in out and "showing the first 1" in out
+    assert len(listing(gale, "--limit", "0")) == 4
 
 
 def test_nothing_to_do_is_an_empty_list(district):
@@ -229,5 +237,6 @@ def test_a_bad_rule_file_is_refused_with_its_line_and_nothing_is_written(gale, t
 
 def test_help_documents_every_option(cli):
     out = cli("followups", "--help").output
-    for option in ("--township", "--kind", "--priority", "--new", "--closed", "--explain", "--json", "--csv"):
+    for option in ("--township", "--kind", "--priority", "--new", "--closed", "--explain", "--limit", "--json",
+                   "--csv"):
         assert option in out

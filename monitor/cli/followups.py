@@ -6,6 +6,7 @@ import click
 
 from .context import App, pass_app, table
 
+TERMINAL_ROWS = 500
 CSV_COLUMNS = ("facility_id", "name", "township", "township_code", "kind", "subtype", "status", "households",
                "responsible", "phone", "rule", "priority", "reason", "reason_en", "since", "closed", "new", "causes")
 
@@ -32,10 +33,12 @@ def _priorities(ctx, param, values) -> list[str]:
               help="Only follow-ups this evaluation closed (gone since the previous one); with --new, both.")
 @click.option("--explain", "explain_id", type=int, metavar="ID",
               help="Instead of the list: which rules match facility ID and which do not, and why.")
+@click.option("--limit", type=click.IntRange(min=0), metavar="N",
+              help="Show at most N rows (default: all; 500 in the terminal table). 0 = all.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON (a list of objects).")
 @click.option("--csv", "as_csv", is_flag=True, help="Output CSV (UTF-8 with BOM, so Excel reads the Chinese).")
 @pass_app
-def followups(app: App, township, kind, priorities, new, closed, explain_id, as_json, as_csv):
+def followups(app: App, township, kind, priorities, new, closed, explain_id, limit, as_json, as_csv):
     """Evaluate the rules now (or at --as-of) and list the open follow-ups.
 
     Sorted by priority (P1 act today, P2 this week, P3 routine), then by households served,
@@ -59,7 +62,7 @@ def followups(app: App, township, kind, priorities, new, closed, explain_id, as_
         raise UsageError("give --json or --csv, not both")
     store = app.existing_store()
     if explain_id is not None:
-        if township or kind or priorities or new or closed or as_csv:
+        if township or kind or priorities or new or closed or as_csv or limit is not None:
             raise UsageError("--explain takes only --json (and --as-of)")
         _explain(app, evaluation.explain(store, app.config, explain_id, clock.now()), as_json)
         return
@@ -73,15 +76,18 @@ def followups(app: App, township, kind, priorities, new, closed, explain_id, as_
 
     outcome = evaluation.run(store, app.config, clock.now())
     filters = {"township": town["code"] if town else None, "kind": kind_code, "priorities": priorities}
+    if limit is None and not (as_json or as_csv):
+        limit = TERMINAL_ROWS  # a city's 10^5 follow-ups do not belong in a terminal table
     selections = [{"opened_at": outcome.at}] * new + [{"closed_at": outcome.at}] * closed or [{}]
     if as_json:
-        _write_json(store.follow_up_json(at=outcome.at, **filters, **sel) for sel in selections)
+        _write_json(store.follow_up_json(at=outcome.at, limit=limit or None, **filters, **sel) for sel in selections)
         return
-    rows = [r for sel in selections for r in store.follow_up_list(decode_causes=not as_csv, **filters, **sel)]
+    rows = [r for sel in selections for r in store.follow_up_list(decode_causes=not as_csv, limit=limit or None,
+                                                                  **filters, **sel)]
     if as_csv:
         _write_csv(rows, outcome.at)
     else:
-        _print(app, rows, outcome, town, new, closed)
+        _print(app, rows, outcome, town, new, closed, limit)
 
 
 def _write_json(parts) -> None:
@@ -119,7 +125,7 @@ def _write_csv(rows: list[dict], at: str) -> None:
     sys.stdout.write(buf.getvalue())
 
 
-def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool) -> None:
+def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool, limit: int | None) -> None:
     from .. import clock
     from .context import console
 
@@ -140,6 +146,9 @@ def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool) -
     table(f"{what} ({len(rows)})", columns,
           [[r["priority"], r["facility_id"], r["name"], r["township_name"], r["households"], r["rule"], r["reason"],
             clock.local(r["since"], tz)] + ([clock.local(r["closed"], tz)] if closed else []) for r in rows])
+    if limit and len(rows) >= limit:
+        c.print(f"只显示前 {limit} 条 showing the first {limit}: narrow with --township/--kind/--priority, "
+                "or --limit 0, --csv, --json for all", markup=False, highlight=False, soft_wrap=True)
 
 
 def _explain(app: App, result: dict, as_json: bool) -> None:
