@@ -32,6 +32,7 @@ import numpy as np
 import shapely
 
 from . import kinds as K
+from .alerts.hazards import HAZARDS as HAZARD_NAMES
 from .config import Config
 from .errors import ConfigError
 from .spatial import area_geometry, covered_townships, points_in
@@ -734,9 +735,10 @@ def _texts(h: Hits, group: int, status: int, subtype: int, areas: list[Area], *,
         cause_areas = [areas[j] for j in h.groups[group]]
         top = cause_areas[0]  # best priority, then highest colour: evaluate sorts them so
         a = top.alert
+        named = HAZARD_NAMES.get(top.hazard)
         values.update(
-            hazard=a.get("hazard_zh") or a.get("event") or top.hazard,
-            hazard_en=a.get("hazard_en") or a.get("event_en") or top.hazard,
+            hazard=a.get("hazard_zh") or (named.zh if named else a.get("event")) or top.hazard,
+            hazard_en=a.get("hazard_en") or (named.en if named else a.get("event_en")) or top.hazard,
             colour=COLOUR_ZH.get(top.colour, ""), colour_en=(top.colour or "").capitalize(),
             headline=a.get("headline") or a.get("event") or "",
             headline_en=a.get("headline_en") or a.get("headline") or a.get("event_en") or "",

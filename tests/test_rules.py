@@ -338,6 +338,20 @@ def test_the_best_warning_sets_the_priority_and_every_warning_is_a_cause():
     assert [(c["hazard"], c["colour"]) for c in rows[2]["causes"]] == [("gale", "blue")]
 
 
+def test_causes_past_63_warnings_are_still_exact():
+    """Cause sets are bit codes up to 63 warnings, packed bytes beyond: 70 SYNTHETIC gales."""
+    alerts = [{"id": i, "hazard": "gale", "colour": "yellow" if i == 68 else "blue", "headline": f"SYNTHETIC {i}",
+               "division_codes": [TH if i % 2 == 0 else QH]} for i in range(70)]
+    f = facilities({"kind": "fire", "status": "open", "township": TH},
+                   {"kind": "fire", "status": "open", "township": QH},
+                   {"kind": "fire", "status": "open", "township": BS})
+    rows = {r["facility_id"]: r for r in run(f, alerts, ["gale_fire"], date(2021, 12, 1))}
+    assert sorted(rows) == [1, 2]
+    assert [c["alert"] for c in rows[1]["causes"]] == [68] + list(range(0, 68, 2))  # the yellow one first
+    assert [c["alert"] for c in rows[2]["causes"]] == list(range(1, 70, 2))
+    assert rows[1]["reason"].startswith("黄色大风") and rows[2]["reason"].startswith("蓝色大风")
+
+
 # --- forecasts flow through the hazard rules ---------------------------------------------------------
 
 def test_forecast_hazards_trigger_hazard_rules_and_say_so(tmp_path):
