@@ -5,13 +5,13 @@ and how); shown, an `updated` message is "superseded", a message whose end (NWS 
 `expires`) has passed is "expired", and a Cancel message itself is "cancelled" (it announces
 that nothing is in force). So every alert is one of: active, superseded, cancelled, expired.
 
-Townships: those its division codes cover (a district or city code covers all its townships),
-plus those its polygons and circles touch (shapely, only when some alert has geometry).
+Townships: those its polygons and circles overlap where it has a shape, else those its division
+codes cover (a district or city code covers all its townships): see monitor.spatial.
 """
 
 from __future__ import annotations
 
-from .spatial import covered_townships
+from .spatial import covered_townships, warned_townships
 
 STATES = ("active", "superseded", "cancelled", "expired")
 _STORED = {"active": "active", "updated": "superseded", "cancelled": "cancelled"}
@@ -35,22 +35,18 @@ def state(alert: dict, now_iso: str) -> str:
 
 
 def township_codes(alerts: list[dict], townships: list[dict]) -> list[list[str]]:
-    """For each alert, the codes of the townships it covers (by division code or by geometry)."""
+    """For each alert, the codes of the townships it covers (spatial.warned_townships)."""
     codes = [t["code"] for t in townships]
-    out = [covered_townships(a.get("division_codes"), codes) for a in alerts]
-    shaped = [i for i, a in enumerate(alerts) if _has_geometry(a)]
-    if shaped and townships and all(t.get("geometry") for t in townships):
-        import shapely
+    geoms = None
+    out = []
+    for a in alerts:
+        if _has_geometry(a) and geoms is None:
+            import shapely
 
-        from .spatial import area_geometry
-
-        tree = shapely.STRtree(shapely.from_wkb([t["geometry"] for t in townships]))
-        for i in shaped:
-            area = alerts[i].get("area") or {}
-            geom = area_geometry(area.get("polygons"), area.get("circles"))
-            if geom is not None:
-                out[i] |= {codes[j] for j in tree.query(geom, predicate="intersects")}
-    return [sorted(c) for c in out]
+            geoms = shapely.from_wkb([t["geometry"] for t in townships])
+        out.append(sorted(warned_townships(a, codes, geoms) if _has_geometry(a)
+                          else covered_townships(a.get("division_codes"), codes)))
+    return out
 
 
 def alert_json(alerts: list[dict], now_iso: str, townships: list[dict]) -> list[dict]:

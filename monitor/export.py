@@ -81,8 +81,7 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
     from . import fieldwork
     from .evaluation import active_alerts, hazard_names
     from .mapdata import township_scores
-    from .report import warned_townships
-    from .spatial import area_geometry, covered_townships
+    from .spatial import warned_footprint, warned_townships
 
     tz = config.timezone
     townships = store.townships()
@@ -130,13 +129,7 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
 
     a_rows, a_geoms = [], []
     for a in hazard_names(active_alerts(store, now)):
-        area = a.get("area") or {}
-        geom = area_geometry(area.get("polygons"), area.get("circles"))
-        source = "polygon" if geom is not None else None
-        if geom is None:
-            by_code = covered_townships(a.get("division_codes"), codes)
-            if by_code:
-                geom, source = shapely.union_all([geom_of[c] for c in sorted(by_code)]), "townships"
+        geom, source = warned_footprint(a, geom_of)
         covered = sorted(warned_townships(a, codes, polygons)) if townships else []
         a_rows.append({
             "id": a["id"], "hazard": a.get("hazard"), "hazard_zh": a.get("hazard_zh"), "colour": a.get("colour"),

@@ -37,12 +37,13 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     from .evaluation import active_alerts, hazard_names
     from .freshness import staleness
     from .riskmap import MapData
-    from .spatial import area_geometry, covered_townships
+    from .spatial import warned_footprint, warned_townships
 
     now = now or clock.now()
     tz = config.timezone
     townships = store.townships()
     geoms = {t["code"]: shapely.from_wkb(t["geometry"]) for t in townships}
+    codes, polygons = list(geoms), list(geoms.values())
     names = {t["code"]: t["name"] for t in townships}
     scores = township_scores(store, config)
     t_rows = [{
@@ -80,11 +81,8 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
 
     a_rows = []
     for a in hazard_names(active_alerts(store, now)):
-        area = a.get("area") or {}
-        covered = covered_townships(a.get("division_codes"), list(geoms))
-        geom = area_geometry(area.get("polygons"), area.get("circles"))
-        if geom is None and covered:
-            geom = shapely.union_all([geoms[c] for c in covered])
+        covered = warned_townships(a, codes, polygons)
+        geom, _ = warned_footprint(a, geoms)
         a_rows.append({
             "id": a["id"], "hazard": a["hazard"], "hazard_zh": a["hazard_zh"], "colour": a.get("colour"),
             "headline": a.get("headline") or a.get("event"), "description": a.get("description"),

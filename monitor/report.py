@@ -202,25 +202,6 @@ def validity(alert: dict) -> tuple[str, str | None]:
     return begins, ends
 
 
-def warned_townships(alert: dict, codes: list[str], geoms) -> set[str]:
-    """Township codes the alert's area covers: by division code, or by an overlapping polygon/circle.
-
-    `geoms`: shapely polygons in the order of `codes`. Touching along a border is not covering.
-    """
-    import shapely
-
-    from .spatial import area_geometry, covered_townships
-
-    hit = covered_townships(alert.get("division_codes"), codes)
-    area = alert.get("area") or {}
-    geom = area_geometry(area.get("polygons"), area.get("circles"))
-    if geom is not None and len(codes):
-        shapely.prepare(geom)
-        mask = shapely.intersects(geom, geoms) & ~shapely.touches(geom, geoms)
-        hit |= {c for c, m in zip(codes, mask) if m}
-    return hit
-
-
 # --- the review ------------------------------------------------------------------------------
 
 @dataclass
@@ -277,6 +258,7 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
     import shapely
 
     from .rules import risk_scores
+    from .spatial import warned_townships
 
     tz = window.tz
     weights = weights or {"P1": 5, "P2": 3, "P3": 1}

@@ -1,9 +1,14 @@
 """Vectorised geometry: which points lie in which areas, and what area a warning covers.
 
 Points are whole numpy arrays of longitudes and latitudes (WGS-84); each test is one
-`shapely.contains_xy` call over the points inside the area's bounding box, never a Python
-loop per point. Warned areas come as polygons, circles and division codes; a division code
-covers every township whose code it prefixes (110000000000, Beijing, covers 110116107000).
+`shapely.intersects_xy` call over the points inside the area's bounding box, never a Python
+loop per point.
+
+Warned areas come as polygons, circles and division codes. One rule everywhere (rules, map,
+report, export, `alerts list`): a warning with a polygon or circle applies inside that shape
+(its division codes, often just the sender's district, do not widen it); a warning with no
+shape covers every township its division codes prefix (110000000000, Beijing, covers
+110116107000).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import math
 import numpy as np
 import shapely
 
-EARTH_RADIUS_KM = 6371.0088
+from .geodesy import EARTH_RADIUS_KM
 
 
 def points_in(geom, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -67,6 +72,40 @@ def code_prefix(code: str) -> str:
 def covered_townships(division_codes: list[str] | None, township_codes: list[str]) -> set[str]:
     prefixes = [code_prefix(c) for c in division_codes or [] if c and c.isdigit()]
     return {t for t in township_codes if any(t.startswith(p) for p in prefixes)}
+
+
+def alert_shape(alert: dict):
+    """The union of a stored alert's polygons and circles, or None."""
+    area = alert.get("area") or {}
+    return area_geometry(area.get("polygons"), area.get("circles"))
+
+
+def warned_townships(alert: dict, codes: list[str], geoms) -> set[str]:
+    """The townships a warning covers: those its shape overlaps (touching a border is not
+    covering) when it has a shape, else those its division codes cover.
+
+    `geoms`: the township polygons, in the order of `codes`.
+    """
+    shape = alert_shape(alert)
+    if shape is None:
+        return covered_townships(alert.get("division_codes"), codes)
+    if not len(codes):
+        return set()
+    shapely.prepare(shape)
+    mask = shapely.intersects(shape, geoms) & ~shapely.touches(shape, geoms)
+    return {c for c, m in zip(codes, mask) if m}
+
+
+def warned_footprint(alert: dict, geom_of: dict[str, object]):
+    """What to draw for a warning: (its own shape, "polygon"), else (the union of the townships its
+    division codes cover, "townships"), else (None, None)."""
+    shape = alert_shape(alert)
+    if shape is not None:
+        return shape, "polygon"
+    covered = covered_townships(alert.get("division_codes"), list(geom_of))
+    if covered:
+        return shapely.union_all([geom_of[c] for c in sorted(covered)]), "townships"
+    return None, None
 
 
 def township_of(lon, lat, townships) -> np.ndarray:
