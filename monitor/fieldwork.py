@@ -395,22 +395,9 @@ def to_geojson(rows: list[dict]) -> str:
 
 
 def write_export(rows: list[dict], fmt: str, path) -> None:
-    """Write the file whole or not at all (a temporary file renamed into place)."""
-    import os
-    import tempfile
-    from pathlib import Path
+    """Write the file whole or not at all (outfile: a temporary file renamed into place)."""
+    from .outfile import write_text
 
     text = to_csv(rows) if fmt == "csv" else to_geojson(rows)
-    path = Path(path)
     # utf-8-sig for CSV: Excel on an office PC then reads the Chinese correctly
-    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise DataError(f"{path}: cannot write ({e.strerror or e})") from None
+    write_text(path, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
