@@ -238,10 +238,14 @@ def test_export_with_filters(sample, tmp_path):
     assert {int(r["id"]) for r in rows} == csv_ids(lambda r: r["kind"] == "fire" and r["status"] in OPEN["fire"])
 
 
-def test_export_to_a_missing_folder_fails_cleanly(sample, tmp_path):
-    r = sample("facility", "export", "--out", str(tmp_path / "no" / "such" / "f.csv"), ok=False)
+def test_export_creates_its_folder_and_fails_cleanly_where_it_cannot_write(sample, tmp_path):
+    sample("facility", "export", "--out", str(tmp_path / "new" / "f.csv"))
+    assert (tmp_path / "new" / "f.csv").stat().st_size > 0
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    r = sample("facility", "export", "--out", str(blocker / "f.csv"), ok=False)
     assert r.exit_code == 1 and "cannot write" in r.output and len(r.output.strip().splitlines()) == 1
-    assert not (tmp_path / "no").exists()
+    assert blocker.read_text() == "not a folder"
 
 
 def run_module(*args, env_db):
