@@ -104,8 +104,16 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         title=config.get("map", "title", "风险地图 Risk map"), townships=t_rows, facilities=f_rows,
         alerts=a_rows, followups=u_rows, data_time=clock.local(now, tz),
         last_refresh=replay or (clock.local(last_ok, tz) if last_ok else None), stale=stale, stale_reason=reason,
-        basemap=config.get("map", "basemap"),
+        basemap=_basemap(config),
     )
+
+
+def _basemap(config: Config) -> dict | None:
+    """[map] basemap, with a local tile folder taken relative to config.toml."""
+    basemap = config.get("map", "basemap")
+    if basemap and basemap.get("type") == "tiles" and basemap.get("path"):
+        return {**basemap, "path": str(config.resolve(basemap["path"]))}
+    return basemap
 
 
 def write_map(store: Store, config: Config, out: Path, now: datetime | None = None, *,
