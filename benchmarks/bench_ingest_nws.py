@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import REPO, Machine, median_table, medians, monitor_command, record
+
 sys.path.insert(0, str(REPO / "tests"))
 
 from loopback import NWS_SNAPSHOT, make_config, server  # noqa: E402
@@ -34,7 +32,6 @@ from monitor import clock, config as config_mod, inventory, refresh  # noqa: E40
 from monitor.alerts import ingest, parse_document  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
 
 
@@ -52,7 +49,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
-    load_start = os.getloadavg()[0]
+    machine = Machine()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     data = NWS_SNAPSHOT.read_bytes()
@@ -60,7 +57,7 @@ def main() -> None:
     http.expect_request("/alerts/active").respond_with_data(data, content_type="application/geo+json")
     clock.set_now("2025-02-17T07:00:00Z")
     times: dict[str, list[float]] = {"parse": [], "store": [], "refresh": [], "import": []}
-    monitor = Path(sys.executable).parent / "monitor"
+    monitor = monitor_command()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cfg_path = make_config(folder, [{"name": "nws", "kind": "nws", "url": http.url_for("/alerts/active"),
@@ -88,7 +85,7 @@ def main() -> None:
 
             fresh(folder, cfg).close()
             t0 = time.perf_counter()
-            r = subprocess.run([str(monitor), "--db", str(folder / "bench.db"), "--config", str(cfg_path),
+            r = subprocess.run([*monitor, "--db", str(folder / "bench.db"), "--config", str(cfg_path),
                                 "alerts", "import", str(NWS_SNAPSHOT)], capture_output=True, text=True, env=ENV)
             t_import = time.perf_counter() - t0
             assert r.returncode == 0 and r.stdout.startswith("498 new"), r.stdout + r.stderr
@@ -97,27 +94,21 @@ def main() -> None:
                     times[k].append(v)
     http.stop()
 
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = medians(times)
     for k, v in times.items():
         print(f"{k:>8}: median {med[k] * 1000:.0f} ms  runs {', '.join(f'{x * 1000:.0f}' for x in v)}")
     if args.no_record:
         return
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    load = f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (1 min)"
-    lines = [
-        "", f"## Ingesting the NWS national snapshot, 498 alerts, 2.9 MB (benchmarks/bench_ingest_nws.py, {now})", "",
-        f"Machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), Python {platform.python_version()};"
-        f" load average {load}; other engineers' tests were running on the same machine, so times are noisy.",
+    record("Ingesting the NWS national snapshot, 498 alerts, 2.9 MB (bench_ingest_nws.py, issue 3)", [
+        machine.describe(),
         f"Fresh database with the 16 townships for each; rotated; median of {args.runs} runs after one warm-up round.",
-        "", "| step | median ms | runs (ms) |", "|---|---|---|",
-        *(f"| {k} | {med[k] * 1000:.0f} | {', '.join(f'{x * 1000:.0f}' for x in v)} |" for k, v in times.items()),
+        "",
+        *median_table("step", times, "ms"),
         "",
         "parse = parse_document only; store = ingest.save (one transaction); refresh = fetch from loopback + parse +"
         " store + fetch_log row (no evaluation/map); import = `monitor alerts import FILE` as a new process.",
-    ]
-    with open(RESULTS, "a", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"recorded in {RESULTS}")
+        "Issue 3 asks for these figures to be recorded; it names no baseline to compare with and no target.",
+    ])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ load at 10^5, so it is measured once at full size with a load cap, and again at 
 facilities without a cap. The baseline uses the same offline frame (Leaflet inlined), so both
 pages open with no network.
 
-    .venv/bin/python benchmarks/bench_map.py              # prints and appends to RESULTS.md
+    .venv/bin/python benchmarks/bench_map.py              # prints and records in RESULTS.md (its own section)
     .venv/bin/python benchmarks/bench_map.py --n 10000 --runs 3 --no-record
 
 Targets (issue 6): build < 3 s, file < 10 MB, loaded < 3 s.
@@ -17,9 +17,6 @@ Targets (issue 6): build < 3 s, file < 10 MB, loaded < 3 s.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
-import platform
 import random
 import statistics
 import subprocess
@@ -28,9 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))  # the shared Chromium launcher: tests/browser.py
+from common import REPO, Machine, record
+
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the shared Chromium launcher: tests/browser.py
 
 from browser import chromium, chromium_missing, offline_page  # noqa: E402
 
@@ -157,23 +155,12 @@ def load_baseline(browser, path: Path, cap_s: float) -> float | None:
         return page.evaluate("performance.getEntriesByType('navigation')[0].loadEventStart") / 1000
 
 
-def machine() -> dict:
-    cpu = "unknown"
+def chromium_version() -> str:
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        chromium_version = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True,
-                                          timeout=30).stdout.strip()
+        return subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True,
+                              timeout=30).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        chromium_version = "?"
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "chromium": chromium_version,
-            "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %z"),
-            "loadavg": "%.2f" % os.getloadavg()[0]}
+        return "?"
 
 
 def main(argv=None) -> int:
@@ -182,13 +169,14 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="runs of ours; the median is reported (>= 3)")
     ap.add_argument("--baseline-cap", type=float, default=120.0, help="seconds to wait for the baseline page to load")
     ap.add_argument("--baseline-small", type=int, default=10_000, help="baseline also measured uncapped at this size (0: skip)")
-    ap.add_argument("--no-record", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
+    ap.add_argument("--no-record", action="store_true", help="print only; do not write benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     if (why := chromium_missing()) is not None:
         raise SystemExit(why)
     runs = max(3, args.runs)
-    info = machine()
-    print(f"machine: {info}")
+    machine = Machine()
+    chromium_txt = f"{chromium_version()} headless, network blocked"
+    print(f"{chromium_txt}; load average (1 min) {machine.load_start:.2f} at the start")
     data = district(args.n)
     print(f"{args.n} facilities, {len(data.followups)} follow-ups, {len(data.townships)} townships")
 
@@ -234,7 +222,8 @@ def main(argv=None) -> int:
     ok = {k: res[k] < TARGETS[k] for k in TARGETS}
     print("targets:", ", ".join(f"{k} {res[k]:.2f} < {TARGETS[k]} {'ok' if v else 'MISSED'}" for k, v in ok.items()))
     if not args.no_record:
-        record(info, args, runs, res, builds, loads, (bf_build, bf_size / 1e6, bf_load), small, len(data.followups))
+        report(machine.describe(chromium_txt), args, runs, res, builds, loads, (bf_build, bf_size / 1e6, bf_load), small,
+               len(data.followups))
     return 0 if all(ok.values()) else 1
 
 
@@ -242,22 +231,12 @@ def fmt(xs: list[float]) -> str:
     return f"median {statistics.median(xs):.2f} s (runs: {', '.join(f'{x:.2f}' for x in xs)})"
 
 
-def record(info, args, runs, res, builds, loads, base, small, n_followups) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    if not path.exists():
-        path.write_text("# Benchmark results\n\nEach section is appended by the benchmark that produced it.\n",
-                        encoding="utf-8")
+def report(machine_txt, args, runs, res, builds, loads, base, small, n_followups) -> None:
     bf_build, bf_size, bf_load = base
-    end_load = os.getloadavg()[0]
     load_txt = f"{bf_load:.2f} s" if bf_load is not None else f"did not finish within the {args.baseline_cap:.0f} s cap"
     ratio_load = f"{bf_load / res['load_s']:.0f}x" if bf_load is not None else f"> {args.baseline_cap / res['load_s']:.0f}x"
     lines = [
-        "",
-        f"## Risk map, {args.n:,} facilities (benchmarks/bench_map.py, {info['date']})",
-        "",
-        f"Machine: {info['nproc']} CPUs, {info['cpu']}; Python {info['python']}; {info['chromium']} headless, "
-        f"network blocked. Load average (1 min) {info['loadavg']} at the start, {end_load:.2f} at the end"
-        + (" (other work shared the CPUs)." if max(float(info["loadavg"]), end_load) > 1 else "."),
+        machine_txt,
         f"Data: {args.n:,} facilities uniformly over 116.35-116.95 E, 40.25-41.05 N, 16 townships, "
         f"{n_followups:,} follow-ups, 1 warned area, 0-3 history entries each.",
         "Load = navigation start until `window.monitorMap` is set (every marker in the cluster); for the "
@@ -279,15 +258,12 @@ def record(info, args, runs, res, builds, loads, base, small, n_followups) -> No
         "",
         f"Runs of ours: build {', '.join(f'{x:.2f}' for x in builds)} s (the first includes importing folium); "
         f"load {', '.join(f'{x:.2f}' for x in loads)} s.",
-        "Targets: build < 3 s, file < 10 MB, loaded < 3 s: "
+        "Targets (issue 6): build < 3 s, file < 10 MB, loaded < 3 s: "
         + ", ".join(f"{k} {'met' if res[k] < TARGETS[k] else 'MISSED'}" for k in TARGETS) + ".",
         "The baseline carries no popups or data (plain markers, default icon) on the same inlined Leaflet frame; "
         "ours carries every facility's details, history, the follow-up panel and search.",
-        "",
     ]
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
-    print(f"appended to {path}")
+    record(f"Risk map, {args.n:,} facilities, against folium.Marker (bench_map.py, issue 6)", lines)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Cold start of `monitor facility update` against the floor: the same update done by `python -c` with sqlite3.
 
 Each run is a fresh process. The two commands alternate (monitor, floor, monitor, floor, ...) so
-that both see the same machine state; the medians and their ratio are printed and appended to
-benchmarks/RESULTS.md. The target (issue 4) is a ratio of at most 6.
+that both see the same machine state; the medians and their ratio are printed and recorded in
+benchmarks/RESULTS.md (replacing this benchmark's section). The target (issue 4) is a ratio of at most 6.
 
 The floor does what the command does underneath and nothing else: open the database with the
 store's pragmas (busy timeout, WAL, synchronous=FULL, foreign keys), BEGIN IMMEDIATE, read the
@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import REPO, Machine, monitor_command, record
+
 CONFIG = REPO / "config.toml"
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 FACILITY = 4  # 泉河街道 供热管网, heating, ok in the sample: ok <-> defect are both allowed moves
 
 FLOOR = """
@@ -50,11 +48,6 @@ print(f"{fid}: {old} -> {status}")
 """
 
 
-def monitor_command() -> list[str]:
-    script = Path(sys.executable).parent / "monitor"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "monitor"]
-
-
 def timed(argv: list[str], env: dict) -> float:
     start = time.perf_counter()
     r = subprocess.run(argv, capture_output=True, text=True, env=env)
@@ -64,21 +57,12 @@ def timed(argv: list[str], env: dict) -> float:
     return elapsed
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="runs of each command (at least 10)")
-    parser.add_argument("--no-record", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    parser.add_argument("--no-record", action="store_true", help="do not write benchmarks/RESULTS.md")
     args = parser.parse_args()
+    machine = Machine()
     runs = max(args.runs, 10)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LOGNAME": "bench"}
 
@@ -109,23 +93,19 @@ def main() -> None:
 
     if args.no_record:
         return
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    section = (
-        f"\n## facility update cold start ({when})\n\n"
-        f"`benchmarks/bench_update_startup.py`, {runs} fresh processes each, alternating.\n"
-        f"Machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu_model()}, "
-        f"Python {platform.python_version()}.\n\n"
-        f"| command | median ms |\n|---|---|\n"
-        f"| `monitor facility update {FACILITY} --status ... --note ... --by bench` | {m_cli:.1f} |\n"
-        f"| floor: `python -c` sqlite3 update + history insert | {m_floor:.1f} |\n"
-        f"| bare `python -c pass` | {m_bare:.1f} |\n\n"
-        f"Ratio {ratio:.2f}x the floor ({verdict} the 6x target).\n"
-    )
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n", encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(section)
-    print(f"appended to {RESULTS}")
+    record("facility update cold start (bench_update_startup.py, issue 4)", [
+        f"`benchmarks/bench_update_startup.py`, {runs} fresh processes each, alternating; medians.",
+        machine.describe(),
+        "",
+        "| command | median ms |",
+        "|---|---|",
+        f"| `monitor facility update {FACILITY} --status ... --note ... --by bench` | {m_cli:.1f} |",
+        f"| floor (baseline): `python -c` sqlite3 update + history insert | {m_floor:.1f} |",
+        f"| bare `python -c pass` | {m_bare:.1f} |",
+        "",
+        f"Ratio {ratio:.2f}x the floor measured in the same run; target (issue 4): within 6x: "
+        f"{'met' if ratio <= 6 else 'MISSED'}.",
+    ])
 
 
 if __name__ == "__main__":
