@@ -50,8 +50,8 @@ from monitor.alerts import ingest  # noqa: E402
 from monitor.alerts.model import Alert  # noqa: E402
 from monitor.config import load  # noqa: E402
 from monitor.evaluation import active_alerts, hazard_names  # noqa: E402
-from monitor.rules import (Facilities, evaluate, follow_up_rows, households_steps, load_rules,  # noqa: E402
-                           prepare_areas, season_at)
+from monitor.rules import Facilities, evaluate, follow_up_rows, prepare_areas  # noqa: E402
+from monitor.ruleset import households_steps, load_rules, season_at  # noqa: E402
 from monitor.spatial import township_of  # noqa: E402
 from monitor.store import FACILITY_COLUMNS, Store  # noqa: E402
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from . import clock
 from .config import Config
 from .errors import UsageError
-from .rules import (Facilities, evaluate, explain as explain_rules, facility_arrays, follow_up_rows,
-                    households_steps, load_rules, prepare_areas, season_at, today_in)
+from .rules import Facilities, evaluate, explain as explain_rules, facility_arrays, follow_up_rows, prepare_areas, today_in
+from .ruleset import households_steps, load_rules, season_at
 from .store import Store
 
 

@@ -9,7 +9,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import CONFIG, DATA, DEMO_AS_OF, Cli, table_dump
+from conftest import CONFIG, DATA, Cli, table_dump
 from test_rules import TH_BOX, huairou_cap
 
 from monitor.store import Store

@@ -24,8 +24,8 @@ from monitor.alerts import ingest, parse_document
 from monitor.config import load
 from monitor.errors import ConfigError
 from monitor.evaluation import active_alerts, hazard_names
-from monitor.rules import (Facilities, evaluate, explain, facility_arrays, follow_ups, load_rules, prepare_areas,
-                           risk_scores, season_at)
+from monitor.rules import Facilities, evaluate, explain, facility_arrays, follow_ups, prepare_areas, risk_scores
+from monitor.ruleset import load_rules, season_at
 from monitor.store import Store
 
 CFG = load(CONFIG)

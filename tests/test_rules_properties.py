@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_rules import CFG, RULES, TOWNSHIPS, facilities
 
-from monitor.rules import COLOURS, STATUS_PAIRS, SUBTYPE_PAIRS, evaluate, prepare_areas, season_at
+from monitor.rules import STATUS_PAIRS, SUBTYPE_PAIRS, evaluate, prepare_areas
+from monitor.ruleset import COLOURS, season_at
 from monitor.spatial import EARTH_RADIUS_KM
 
 TODAY = date(2021, 12, 1)
