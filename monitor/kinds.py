@@ -163,7 +163,3 @@ def subtype_code(k: Kind, text: str) -> str:
         if t in (zh, en):
             return code
     raise KeyError(text)
-
-
-def all_statuses() -> set[str]:
-    return {s for k in KINDS.values() for s in k.statuses}

@@ -496,13 +496,6 @@ class Store:
         )
         return [{**dict(r), "causes": json.loads(r["causes"] or "[]")} for r in rows]
 
-    def sync_follow_ups(self, current: Sequence[dict], *, at: str) -> dict[str, int]:
-        """Make the open follow-ups equal `current` (dicts); see `sync_follow_up_rows`."""
-        counts = self.sync_follow_up_rows(
-            ((f.get("facility_id"), f.get("township"), f["rule"], f["priority"], f["reason"], f.get("reason_en"),
-              json.dumps(f.get("causes", []), ensure_ascii=False)) for f in current), at=at)
-        return {k: counts[k] for k in ("new", "kept", "closed")}
-
     def sync_follow_up_rows(self, current: Iterable[tuple], *, at: str) -> dict[str, int]:
         """Make the open follow-ups equal `current`; call inside `write()`.
 

@@ -70,11 +70,13 @@ def test_follow_ups_keep_since_and_close(tmp_path):
         ids = s.insert_facilities(
             [{"kind": "fire", "subtype": "old_wiring", "name": n, "lon": 1, "lat": 1, "status": "open"}
              for n in ("a", "b")], at="2021-01-01T00:00:00Z", by="t", note="")
-    first = [{"facility_id": i, "rule": "r", "priority": "P2", "reason": "x"} for i in ids]
+    first = [(i, None, "r", "P2", "x", None, "[]") for i in ids]
     with s.write():
-        assert s.sync_follow_ups(first, at="2021-01-01T00:00:00Z") == {"new": 2, "kept": 0, "closed": 0}
+        assert s.sync_follow_up_rows(first, at="2021-01-01T00:00:00Z") == {"new": 2, "kept": 0, "changed": 0,
+                                                                           "closed": 0}
     with s.write():
-        assert s.sync_follow_ups(first[:1], at="2021-01-02T00:00:00Z") == {"new": 0, "kept": 1, "closed": 1}
+        assert s.sync_follow_up_rows(first[:1], at="2021-01-02T00:00:00Z") == {"new": 0, "kept": 1, "changed": 0,
+                                                                               "closed": 1}
     open_ = s.open_follow_ups()
     assert [(r["facility_id"], r["since"]) for r in open_] == [(ids[0], "2021-01-01T00:00:00Z")]
     closed = s.conn.execute("SELECT facility_id, closed FROM follow_ups WHERE closed IS NOT NULL").fetchall()
