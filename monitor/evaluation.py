@@ -30,6 +30,7 @@ class Outcome:
     previous: str | None = None        # the evaluation before it, None if this is the first
     changed: int = 0                   # kept, but priority, reason or causes changed
     timings: dict[str, float] = field(default_factory=dict)
+    attempts: int = 1                  # evaluations it took (another process committed meanwhile)
 
 
 def active_alerts(store: Store, now: datetime) -> list[dict]:
@@ -56,33 +57,45 @@ def hazard_names(alerts: list[dict]) -> list[dict]:
     return out
 
 
-def run(store: Store, config: Config, now: datetime | None = None) -> Outcome:
-    """Evaluate every rule at `now` and bring the follow_ups table up to date."""
+def run(store: Store, config: Config, now: datetime | None = None, *, attempts: int = 3) -> Outcome:
+    """Evaluate every rule at `now` and bring the follow_ups table up to date.
+
+    The inputs are read in one snapshot and evaluated without holding the write lock (a city's
+    evaluation takes seconds; field updates must not wait for it). If another process committed
+    in between, say a status update, the evaluation is done again from the new state, up to
+    `attempts` times; the last one is stored regardless, and the next run catches up.
+    """
     import time
 
-    t = [time.perf_counter()]
     now = now or clock.now()
     rules = load_rules(config)  # a bad rule is refused here, before anything is read or written
     steps = households_steps(config)
     today = today_in(now, config.timezone)
     season = season_at(config, today)
-    townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
-    alerts = hazard_names(active_alerts(store, now))
-    areas = prepare_areas(alerts, townships)
-    f = Facilities.from_store(store, townships, rules)
-    t.append(time.perf_counter())
-    hits = evaluate(f, areas, rules, today=today, season=season, households_raise=steps)
-    t.append(time.perf_counter())
-    rows = follow_up_rows(hits, f, areas, today=today, season=season)
-    t.append(time.perf_counter())
     at = clock.iso(now)
-    with store.write():
-        previous = store.last_evaluation()
-        counts = store.sync_follow_up_rows(rows.tuples(), at=at)
-    t.append(time.perf_counter())
+    for attempt in range(1, attempts + 1):
+        t = [time.perf_counter()]
+        with store.snapshot() as version:
+            townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
+            alerts = hazard_names(active_alerts(store, now))
+            f = Facilities.from_store(store, townships, rules)
+        areas = prepare_areas(alerts, townships)
+        t.append(time.perf_counter())
+        hits = evaluate(f, areas, rules, today=today, season=season, households_raise=steps)
+        t.append(time.perf_counter())
+        rows = follow_up_rows(hits, f, areas, today=today, season=season)
+        t.append(time.perf_counter())
+        with store.write():
+            if store.data_version() != version and attempt < attempts:
+                continue  # someone changed the inputs meanwhile: evaluate again (the lock is released)
+            previous = store.last_evaluation()
+            counts = store.sync_follow_up_rows(rows.tuples(), at=at)
+        t.append(time.perf_counter())
+        break
     timings = dict(zip(("read", "evaluate", "reasons", "store"), (b - a for a, b in zip(t, t[1:]))))
     return Outcome(len(rows), counts["new"], counts["kept"], counts["closed"], len(alerts), rows.by_priority(),
-                   at=at, previous=previous, changed=counts["changed"], timings=timings)
+                   at=at, previous=previous, changed=counts["changed"], timings=timings,
+                   attempts=attempt)
 
 
 def explain(store: Store, config: Config, facility_id: int, now: datetime | None = None) -> dict:

@@ -189,6 +189,28 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[int]:
+        """A read transaction: every read inside sees one consistent state of the database.
+
+        Yields that state's `data_version`; `changed_since(version)` later tells whether another
+        connection has committed since (nested inside a transaction, it joins it).
+        """
+        if self.conn.in_transaction:
+            yield self.data_version()
+            return
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # take the snapshot now
+            yield self.data_version()
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (PRAGMA data_version)."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
     def count(self, table: str, where: str = "", params: Sequence = ()) -> int:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return self.conn.execute(sql, params).fetchone()[0]

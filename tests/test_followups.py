@@ -9,7 +9,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import CONFIG, DATA, Cli, table_dump
+from conftest import CONFIG, DATA, DEMO_AS_OF, Cli, table_dump
 from test_rules import TH_BOX, huairou_cap
 
 from monitor.store import Store
@@ -240,3 +240,47 @@ def test_help_documents_every_option(cli):
     for option in ("--township", "--kind", "--priority", "--new", "--closed", "--explain", "--limit", "--json",
                    "--csv"):
         assert option in out
+
+
+def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
+    """A status update committed by another process while the rules are being evaluated makes the
+    evaluation start again from the new state, so the stored follow-ups never lag behind it."""
+    import sqlite3
+
+    from monitor import evaluation
+    from monitor.config import load
+    from monitor.store import Store
+
+    cli = Cli(tmp_path / "m.db")
+    cli("init")
+    cli("facility", "import", str(CONFIG.parent / "geodata" / "sample_facilities.csv"), as_of=DEMO_AS_OF)
+    cli("alerts", "import", str(CONFIG.parent / "geodata" / "alerts" / "beijing_gale_blue_2021-10-09.json"),
+        as_of=DEMO_AS_OF)
+    other = sqlite3.connect(cli.db, isolation_level=None)
+    fire = other.execute("SELECT id FROM facilities WHERE kind = 'fire' AND status = 'open' LIMIT 1").fetchone()[0]
+    real_evaluate = evaluation.evaluate
+    calls = []
+
+    def evaluate_while_someone_updates(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # another process closes the hazard mid-evaluation
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE facilities SET status = 'rectified' WHERE id = ?", (fire,))
+            other.execute("INSERT INTO status_history (facility_id, at, by, old_status, new_status, note)"
+                          " VALUES (?, '2021-10-10T01:00:00Z', 'other', 'open', 'rectified', 'x')", (fire,))
+            other.execute("COMMIT")
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", evaluate_while_someone_updates)
+    store = Store.open(cli.db)
+    outcome = evaluation.run(store, load(CONFIG), clock_at(DEMO_AS_OF))
+    assert outcome.attempts == 2 and len(calls) == 2
+    rules = {r[0] for r in store.conn.execute(
+        "SELECT rule FROM follow_ups WHERE facility_id = ? AND closed IS NULL", (fire,))}
+    assert "gale_fire" not in rules
+
+
+def clock_at(text):
+    from monitor import clock
+
+    return clock.parse(text)
