@@ -22,6 +22,11 @@ def set_now(value: str | datetime | None) -> None:
     _override = parse(value) if isinstance(value, str) else value
 
 
+def fixed() -> bool:
+    """Whether --as-of or MONITOR_NOW fixes the clock."""
+    return _override is not None or bool(os.environ.get("MONITOR_NOW"))
+
+
 def now() -> datetime:
     if _override is not None:
         return _override

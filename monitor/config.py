@@ -20,7 +20,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "config.toml"
 
 # Every key a section may hold; a value of None means "any keys" (checked elsewhere).
 SECTIONS: dict[str, set[str] | None] = {
-    "district": {"name", "name_en", "code", "timezone", "townships", "outline"},
+    "district": {"name", "name_en", "code", "timezone", "townships"},
     "store": {"db", "busy_timeout_ms"},
     "field": {"default_by"},
     "season": {"heating_start", "heating_end", "preseason_days"},

@@ -37,16 +37,17 @@ def demo(app: App, out: Path | None):
     facilities and the bundled real warnings, evaluates the rules at [demo] as_of (a moment
     when those warnings were in force; --as-of overrides it), and writes the risk map.
     """
-    import os
+    from rich.markup import escape
 
     from .. import clock
     from ..demo import run
 
-    if clock._override is None and not os.environ.get("MONITOR_NOW"):
+    if not clock.fixed():
         clock.set_now(app.config.get("demo", "as_of"))
     s = run(app.config, db=Path(app.db) if app.db else None, out=out)
     c = console()
-    c.print(f"[bold]怀柔区风险监测演示 monitor demo[/bold]  as of {s.as_of}")
+    district = app.config.get("district", "name", "")
+    c.print(f"[bold]{escape(district)}风险监测演示 monitor demo[/bold]  as of {s.as_of}")
     c.print(f"乡镇 townships: {s.townships} ({s.approximate} approximate 近似边界)")
     c.print("设施 facilities: " + ", ".join(f"{k} {v}" for k, v in sorted(s.facilities.items()))
             + "  (sample data 示例数据)")
