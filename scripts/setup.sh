@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: a virtualenv in .venv with monitor and its pinned dependencies.
+# Set up a fresh machine: a virtualenv in .venv with monitor and its pinned dependencies
+# (constraints.txt pins every package, transitive ones too: `pip freeze --exclude-editable`).
 #   scripts/setup.sh          what `monitor` needs
 #   scripts/setup.sh --test   also the test tools, and (as root, via apt-get) Debian's chromium
 #                             and fonts-noto-cjk for the headless-browser map tests
@@ -15,7 +16,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 if [ "$want_test" = 1 ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
   if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'noto sans cjk'; then
     if [ "$(id -u)" = 0 ]; then
       export DEBIAN_FRONTEND=noninteractive
@@ -27,5 +28,5 @@ if [ "$want_test" = 1 ]; then
     fi
   fi
 else
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
 fi
