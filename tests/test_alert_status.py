@@ -23,3 +23,16 @@ def test_non_actual_messages_are_kept_apart(district, tmp_path, status):
     assert stored["43b080713727-x"]["status"] == status and stored["43b080713727"]["status"] == "Actual"
     active = json.loads(district("alerts", "list", "--active", "--json", as_of=AT).output)
     assert [a["identifier"] for a in active] == ["43b080713727"]
+
+
+def test_a_forecast_file_is_imported_for_a_township(district, tmp_path):
+    from test_alert_forecast import winter
+
+    f = tmp_path / "open-meteo.json"
+    f.write_text(json.dumps(winter()), encoding="utf-8")  # SYNTHETIC winter forecast (see test_alert_forecast)
+    r = district("alerts", "import", str(f), ok=False)
+    assert r.exit_code == 1 and "township point" in r.output and "nothing was imported" in r.output
+    district("alerts", "import", "--township", "汤河口", str(f), as_of="2025-01-10T08:00:00+08:00")
+    rows = json.loads(district("alerts", "list", "--json", as_of="2025-01-13T12:00:00+08:00").output)
+    assert {a["hazard"] for a in rows} == {"low_temperature", "cold_wave", "gale", "blizzard"}
+    assert all(a["format"] == "forecast" and a["townships"] == ["汤河口镇"] for a in rows)

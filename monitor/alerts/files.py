@@ -10,8 +10,14 @@ from . import ParsedDocument, parse_document
 MAX_FILE_BYTES = 50_000_000  # a national NWS snapshot is ~3 MB; anything this big is not an alert file
 
 
-def read_alert_files(paths: list[Path], *, area_codes: list[str] | None = None) -> list[ParsedDocument]:
-    """Parse each file; a file that is not an alert document stops everything with its name."""
+def read_alert_files(paths: list[Path], *, area_codes: list[str] | None = None,
+                     point: tuple[float, float, str] | None = None,
+                     thresholds: dict | None = None) -> list[ParsedDocument]:
+    """Parse each file; a file that is not an alert document stops everything with its name.
+
+    `point` (lon, lat, township code) and `thresholds` ([forecast]) turn an Open-Meteo forecast
+    file into hazards for that township, as `alerts refresh` does for each township centre.
+    """
     docs = []
     for path in paths:
         try:
@@ -21,7 +27,8 @@ def read_alert_files(paths: list[Path], *, area_codes: list[str] | None = None) 
         if len(data) > MAX_FILE_BYTES:
             raise DataError(f"{path}: {len(data)} bytes is too big for an alert document")
         try:
-            docs.append(parse_document(data, source="file", max_bytes=MAX_FILE_BYTES, area_codes=area_codes))
+            docs.append(parse_document(data, source="file", max_bytes=MAX_FILE_BYTES, area_codes=area_codes,
+                                       point=point, thresholds=thresholds if point else None))
         except DataError as e:
             raise DataError(f"{path}: {e}; nothing was imported") from None
     return docs

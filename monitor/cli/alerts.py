@@ -18,9 +18,13 @@ def alerts():
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--area-code", "area_codes", multiple=True, metavar="CODE",
               help="Division code(s) a CMA document's warnings cover, when the document does not say.")
+@click.option("--township", metavar="NAME|CODE",
+              help="For an Open-Meteo forecast file: the township whose centre it was fetched for "
+                   "([forecast] thresholds turn it into hazards there).")
 @pass_app
-def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...]):
-    """Load alert documents from disk: CAP 1.1/1.2 XML, Atom/RSS indexes, NWS GeoJSON, CMA JSON.
+def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...], township: str | None):
+    """Load alert documents from disk: CAP 1.1/1.2 XML, Atom/RSS indexes, NWS GeoJSON, CMA JSON,
+    and Open-Meteo forecasts (with --township).
 
     The kind is recognised from the content. Duplicates (same sender, identifier and sent
     time) are skipped; Updates and Cancels supersede what they reference. All files are
@@ -29,8 +33,15 @@ def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...]
     from ..alerts import ingest
     from ..alerts.files import read_alert_files
 
-    parsed = read_alert_files(list(files), area_codes=list(area_codes) or None)
-    counts = ingest.save(app.existing_store(), [a for doc in parsed for a in doc.alerts])
+    store = app.existing_store()
+    point = None
+    if township:
+        t = store.township_lookup(township)
+        row = next(r for r in store.townships(with_geometry=False) if r["code"] == t["code"])
+        point = (row["lon"], row["lat"], row["code"])
+    parsed = read_alert_files(list(files), area_codes=list(area_codes) or None, point=point,
+                              thresholds=app.config.section("forecast") or None)
+    counts = ingest.save(store, [a for doc in parsed for a in doc.alerts])
     for path, doc in zip(files, parsed):
         for w in doc.warnings + [w for a in doc.alerts for w in a.warnings]:
             click.echo(f"warning: {path.name}: {w}", err=True)
