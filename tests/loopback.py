@@ -11,6 +11,8 @@ import json
 import re
 import socket
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
@@ -27,6 +29,17 @@ def server() -> HTTPServer:
     s = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     s.start()
     return s
+
+
+@contextmanager
+def serving() -> Iterator[HTTPServer]:
+    """A started loopback server, cleared and stopped afterwards (for fixtures: `with serving() as s: yield s`)."""
+    s = server()
+    try:
+        yield s
+    finally:
+        s.clear()
+        s.stop()
 
 
 def closed_port() -> int:

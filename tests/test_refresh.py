@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pytest
 from conftest import Cli, table_dump
-from loopback import ALERTS, NWS_SNAPSHOT, closed_port, make_config, rows, server, source_rows
+from loopback import ALERTS, NWS_SNAPSHOT, closed_port, make_config, rows, serving, source_rows
 from werkzeug import Response
 
 CAP = ALERTS / "cap"
@@ -24,10 +24,8 @@ NWS_AS_OF = "2025-02-17T07:00:00Z"
 
 @pytest.fixture(scope="module")
 def http():
-    s = server()
-    yield s
-    s.clear()
-    s.stop()
+    with serving() as s:
+        yield s
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import re
 
 import pytest
 from conftest import Cli
-from loopback import ALERTS, make_config, rows, server
+from loopback import ALERTS, make_config, rows, serving
 from werkzeug import Response
 
 A3 = (ALERTS / "cap" / "v1dot2_appendix_adot3.xml").read_text(encoding="utf-8")
@@ -46,9 +46,8 @@ CANADA_ORIGINALS = [derive(CANADA, identifier=i, sent=s, msg_type="Alert", refer
 
 @pytest.fixture(scope="module")
 def http():
-    s = server()
-    yield s
-    s.stop()
+    with serving() as s:
+        yield s
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import Cli
 from filelock import FileLock
-from loopback import NWS_SNAPSHOT, make_config, rows, server, source_rows
+from loopback import NWS_SNAPSHOT, make_config, rows, serving, source_rows
 from werkzeug import Response
 
 from monitor.refresh import LOCK_HELD
@@ -29,10 +29,8 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
 
 @pytest.fixture
 def http():
-    s = server()
-    yield s
-    s.clear()
-    s.stop()
+    with serving() as s:
+        yield s
 
 
 @pytest.fixture

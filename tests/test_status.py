@@ -7,7 +7,7 @@ import json
 
 import pytest
 from conftest import Cli
-from loopback import ALERTS, closed_port, make_config, server
+from loopback import ALERTS, closed_port, make_config, serving
 
 CMA_BEIJING = ALERTS / "cn" / "weather-warning-zh-json__c1871d8.json"
 T0 = "2021-10-10T09:00:00+08:00"
@@ -15,10 +15,9 @@ T0 = "2021-10-10T09:00:00+08:00"
 
 @pytest.fixture(scope="module")
 def http():
-    s = server()
-    s.expect_request("/cma").respond_with_data(CMA_BEIJING.read_bytes(), content_type="application/json")
-    yield s
-    s.stop()
+    with serving() as s:
+        s.expect_request("/cma").respond_with_data(CMA_BEIJING.read_bytes(), content_type="application/json")
+        yield s
 
 
 def status(cli, as_of, code):
