@@ -1,4 +1,4 @@
-"""Read township boundary files and answer "which township is this point in?".
+"""Read township boundary files (GeoJSON, Shapefile, GeoPackage) into plain township records in WGS-84.
 
 `read_townships` turns a GeoJSON, Shapefile (.shp or .zip) or GeoPackage into plain township
 dicts in WGS-84, for `monitor townships import FILE [--crs gcj02]`. It is strict: a feature it
