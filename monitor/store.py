@@ -111,7 +111,13 @@ def _m1_initial(db) -> None:
     db.execute("CREATE INDEX status_history_facility ON status_history(facility_id, id)")
 
 
-MIGRATIONS = (_m1_initial,)
+def _m2_withdrawn(db) -> None:
+    """When a message stopped being in force without a successor (a forecast hazard no longer
+    forecast): the monthly review cuts its validity there, as it does at a superseding message."""
+    db.execute("ALTER TABLE alerts ADD COLUMN withdrawn TEXT")
+
+
+MIGRATIONS = (_m1_initial, _m2_withdrawn)
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -460,10 +466,11 @@ class Store:
         """Actual alert messages (not Cancels) known by `until` that may be in force after `start`.
 
         Each row carries `superseded_at`, the sent time of the message that updated or cancelled
-        it (None if none did); the caller cuts the validity short there.
+        it, or the time it was withdrawn (None if neither); the caller cuts the validity short there.
         """
         rows = self.conn.execute(
-            "SELECT a.*, s.sent AS superseded_at FROM alerts a LEFT JOIN alerts s ON s.id = a.superseded_by"
+            "SELECT a.*, coalesce(s.sent, a.withdrawn) AS superseded_at"
+            " FROM alerts a LEFT JOIN alerts s ON s.id = a.superseded_by"
             " WHERE coalesce(a.status, 'Actual') = 'Actual' AND coalesce(a.msg_type, 'Alert') != 'Cancel'"
             " AND a.sent <= ? AND (coalesce(a.ends, a.expires) IS NULL OR coalesce(a.ends, a.expires) > ?)"
             " ORDER BY a.sent, a.id",
@@ -489,14 +496,16 @@ class Store:
     # fetch_log above. Callers hold `write()`: one source's alerts and its log row commit together.
 
     def retire_forecast_alerts(self, source: str, prefix: str, before: str, keep: Sequence[str]) -> int:
-        """Mark `updated` (no successor) the active forecast alerts of `source` whose identifier
-        starts with `prefix` (one township's), sent before `before`, except identifiers in `keep`."""
+        """Mark `updated` (no successor, withdrawn at `before`) the active forecast alerts of `source`
+        whose identifier starts with `prefix` (one township's), sent before `before`, except
+        identifiers in `keep`."""
         marks = ", ".join("?" * len(keep))
         cur = self.conn.execute(
-            "UPDATE alerts SET state = 'updated' WHERE source = ? AND format = 'forecast' AND state = 'active'"
+            "UPDATE alerts SET state = 'updated', withdrawn = ? WHERE source = ? AND format = 'forecast'"
+            " AND state = 'active'"
             " AND substr(identifier, 1, ?) = ? AND sent < ?"
             + (f" AND identifier NOT IN ({marks})" if keep else ""),
-            (source, len(prefix), prefix, before, *keep),
+            (before, source, len(prefix), prefix, before, *keep),
         )
         return cur.rowcount
 

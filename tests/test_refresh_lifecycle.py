@@ -209,3 +209,13 @@ def test_forecast_source_replaces_instead_of_piling_up(feed):
     assert json.loads(cli("alerts", "list", "--active", "--json", as_of="2025-01-10T10:00:00+08:00").stdout) == []
     assert {r["state"] for r in forecast_rows(cli)} == {"updated"}
     assert len(forecast_rows(cli)) == 64 + 32
+    # the withdrawn ones say when, so the monthly review stops counting them there
+    withdrawn = rows(cli.db, "SELECT withdrawn FROM alerts WHERE format = 'forecast' AND superseded_by IS NULL")
+    assert {r["withdrawn"] for r in withdrawn} == {"2025-01-10T02:00:00Z"} and len(withdrawn) == 64
+    from monitor.report import validity
+    from monitor.store import Store
+
+    store = Store.open(cli.db)
+    ends = {validity(a)[1] for a in store.alerts_overlapping("2025-01-01T00:00:00Z", "2025-01-31T00:00:00Z")
+            if a["superseded_by"] is None}
+    assert ends == {"2025-01-10T02:00:00Z"}

@@ -81,3 +81,16 @@ def test_follow_ups_keep_since_and_close(tmp_path):
     assert [(r["facility_id"], r["since"]) for r in open_] == [(ids[0], "2021-01-01T00:00:00Z")]
     closed = s.conn.execute("SELECT facility_id, closed FROM follow_ups WHERE closed IS NOT NULL").fetchall()
     assert [tuple(r) for r in closed] == [(ids[1], "2021-01-02T00:00:00Z")]
+
+
+def test_an_older_database_is_brought_up_to_date(tmp_path):
+    path = tmp_path / "m.db"
+    Store.open(path).close()
+    old = sqlite3.connect(path)  # as a version-1 database was: no alerts.withdrawn yet
+    old.execute("ALTER TABLE alerts DROP COLUMN withdrawn")
+    old.execute("PRAGMA user_version=1")
+    old.commit()
+    old.close()
+    s = Store.open(path)
+    assert s.version == len(MIGRATIONS) == 2
+    assert "withdrawn" in {r[1] for r in s.conn.execute("PRAGMA table_info(alerts)")}
