@@ -72,13 +72,12 @@ KIND_P = {"heating": 0.5, "fire": 0.25, "flood": 0.25}
 
 
 def district(store: Store, config) -> tuple[shapely.Geometry, list[dict]]:
-    from monitor.boundaries import read_townships
     from monitor.inventory import import_townships
 
     import_townships(store, config.resolve(config.get("district", "townships")))
-    outline = read_townships(config.resolve(config.get("district", "outline")))
-    geom = shapely.union_all([shapely.from_wkb(t["geometry_wkb"]) for t in outline])
-    return geom, store.townships()
+    townships = store.townships()
+    # the district is the union of its townships (points outside every township are refused)
+    return shapely.union_all([shapely.from_wkb(t["geometry"]) for t in townships]), townships
 
 
 def points_in_outline(rng, outline, n: int) -> tuple[np.ndarray, np.ndarray]:

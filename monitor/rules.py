@@ -21,6 +21,7 @@ the same hazard rules as official warnings; a rule can leave them out with `fore
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -226,11 +227,19 @@ class Hits:
         return [self.groups[g] for g in self.group]
 
 
+@functools.lru_cache(maxsize=256)
+def _rule_luts(statuses: frozenset, subtypes: frozenset) -> tuple[np.ndarray, np.ndarray | None]:
+    status = _lut(len(STATUS_PAIRS), [_STATUS_INDEX[p] for p in statuses])
+    subtype = _lut(len(SUBTYPE_PAIRS), [_SUBTYPE_INDEX[p] for p in subtypes]) if subtypes else None
+    return status, subtype
+
+
 def base_mask(rule: Rule, f: Facilities) -> np.ndarray:
     """Kind, status and subtype tests as two table lookups (the status code carries the kind)."""
-    mask = _lut(len(STATUS_PAIRS), [_STATUS_INDEX[p] for p in rule.statuses])[f.status]
-    if rule.subtypes:
-        mask &= _lut(len(SUBTYPE_PAIRS), [_SUBTYPE_INDEX[p] for p in rule.subtypes])[f.subtype]
+    status, subtype = _rule_luts(rule.statuses, rule.subtypes)
+    mask = status[f.status]
+    if subtype is not None:
+        mask &= subtype[f.subtype]
     return mask
 
 
@@ -277,9 +286,10 @@ def evaluate(f: Facilities, areas: list[Area], rules: list[Rule], *, today: date
         if rule.trigger == "hazard":
             areas_ = sorted(qualifying(rule, areas), key=lambda a: (rule.rank(a.colour), -a.level, a.index))
             rank = np.full(n, _NONE, dtype=np.int8)
-            for a in areas_:
-                np.minimum(rank, np.where(base & inside(a.index), rule.rank(a.colour), _NONE).astype(np.int8),
-                           out=rank)
+            for a in areas_:  # best rank first, so a site keeps the first rank that reaches it
+                hit = base & inside(a.index)
+                hit &= rank > rule.rank(a.colour)
+                rank[hit] = rule.rank(a.colour)
             rows = np.flatnonzero(rank < _NONE)
             rank = rank[rows]
             group, groups = _cause_groups(rows, [inside(a.index) for a in areas_], [a.index for a in areas_])
