@@ -20,14 +20,22 @@ from . import kinds as K
 from .errors import DataError
 
 MAX_TEXT = 500
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0/C1 controls, and the bidi overrides that can make a name display as something else;
+# notes may hold line breaks, nothing else may
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MULTILINE_FIELDS = ("notes",)
 TEXT_FIELDS = ("name", "responsible", "phone", "notes", "source")
 INT_FIELDS = ("households", "people")
 DATE_FIELDS = ("last_inspected", "due")
 
 
 def read_rows(path: Path) -> list[dict]:
-    """Rows of a CSV (with lon/lat columns) or GeoJSON (Point features) file, as strings."""
+    """Rows of a CSV (with lon/lat columns) or GeoJSON (Point features) file, as strings.
+
+    Each row carries `_where`, how a message names it: "row N" (CSV lines, the header is 1) or
+    "feature N" (GeoJSON, from 1).
+    """
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -41,7 +49,8 @@ def read_rows(path: Path) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not {"lon", "lat"} <= {f.strip() for f in reader.fieldnames}:
         raise DataError(f"{path}: a CSV needs a header with at least name, kind, lon, lat columns")
-    return [{(k or "").strip(): v for k, v in row.items()} for row in reader]
+    return [{**{(k or "").strip(): v for k, v in row.items()}, "_where": f"row {n}"}
+            for n, row in enumerate(reader, start=2)]
 
 
 def _geojson_rows(path: Path, text: str) -> list[dict]:
@@ -50,19 +59,20 @@ def _geojson_rows(path: Path, text: str) -> list[dict]:
     except json.JSONDecodeError as e:
         raise DataError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
     features = doc.get("features") if isinstance(doc, dict) else None
-    if doc.get("type") == "Feature":
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
     if not isinstance(features, list):
         raise DataError(f"{path}: not a GeoJSON FeatureCollection of points")
     rows = []
-    for feat in features:
+    for n, feat in enumerate(features, start=1):
+        feat = feat if isinstance(feat, dict) else {}
         props = dict(feat.get("properties") or {})
         geom = feat.get("geometry") or {}
         coords = geom.get("coordinates") if geom.get("type") == "Point" else None
         props["lon"], props["lat"] = (coords[0], coords[1]) if coords and len(coords) >= 2 else ("", "")
         if geom.get("type") not in (None, "Point"):
             props["_geometry_error"] = f"geometry is a {geom.get('type')}, not a Point"
-        rows.append(props)
+        rows.append({**props, "_where": f"feature {n}"})
     return rows
 
 
@@ -72,7 +82,7 @@ def clean_text(value, field: str, *, required: bool = False) -> str | None:
         if required:
             raise ValueError(f"{field} is empty")
         return None
-    if _CONTROL.search(text):
+    if (CONTROL if field in MULTILINE_FIELDS else CONTROL_OR_NEWLINE).search(text):
         raise ValueError(f"{field} contains control characters")
     if len(text) > MAX_TEXT:
         raise ValueError(f"{field} is longer than {MAX_TEXT} characters")
@@ -152,13 +162,18 @@ def normalise(row: dict, *, crs: str | None = None) -> dict:
     return rec
 
 
-def validate_rows(rows: list[dict], *, crs: str | None = None, first_row: int = 2) -> tuple[list[dict], list[str]]:
-    """Normalise every row; the problems, each naming its row (CSV rows count from the header as 1)."""
+def where(row: dict) -> str:
+    """How a message names a row: its `_where` and, when it has one, its name."""
+    name = str(row.get("name") or "").strip()
+    return row.get("_where", "row") + (f" ({name[:40]})" if name else "")
+
+
+def validate_rows(rows: list[dict], *, crs: str | None = None) -> tuple[list[dict], list[str]]:
+    """Normalise every row (keeping its `_where`); the problems, each naming its row."""
     good, problems = [], []
-    for n, row in enumerate(rows, start=first_row):
+    for row in rows:
         try:
-            good.append(normalise(row, crs=crs))
+            good.append({**normalise(row, crs=crs), "_where": row.get("_where", "row")})
         except ValueError as e:
-            label = f"row {n}" + (f" ({str(row.get('name')).strip()[:40]})" if row.get("name") else "")
-            problems.append(f"{label}: {e}")
+            problems.append(f"{where(row)}: {e}")
     return good, problems

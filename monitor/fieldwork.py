@@ -20,7 +20,6 @@ characters and length, dates, statuses and transitions. This module imports noth
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING
 from . import clock
 from . import kinds as K
 from .errors import DataError, UsageError
+from .facilities import CONTROL, CONTROL_OR_NEWLINE
 from .geodesy import EARTH_RADIUS_KM, distance_km
 
 if TYPE_CHECKING:
@@ -38,14 +38,11 @@ MAX_NOTE = 500
 MAX_BY = 60
 MAX_REF = 100
 CANDIDATES_SHOWN = 10
-# C0/C1 controls, and the bidi overrides that can make a name display as something else
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def shown(text: str, limit: int = 40) -> str:
     """Typed text made safe to echo in a message: controls escaped, long text cut."""
-    safe = _CONTROL_OR_NEWLINE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    safe = CONTROL_OR_NEWLINE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
     return safe if len(safe) <= limit else safe[:limit] + "…"
 
 
@@ -54,7 +51,7 @@ def clean(value: str | None, what: str, *, limit: int, newlines: bool = False) -
     text = (value or "").strip()
     if not text:
         return None
-    if (_CONTROL if newlines else _CONTROL_OR_NEWLINE).search(text):
+    if (CONTROL if newlines else CONTROL_OR_NEWLINE).search(text):
         raise UsageError(f"{what} contains control characters; type plain text")
     if len(text) > limit:
         raise UsageError(f"{what} is {len(text)} characters long; at most {limit} are kept")
@@ -64,7 +61,7 @@ def clean(value: str | None, what: str, *, limit: int, newlines: bool = False) -
 def typed_date(text: str | None, what: str) -> str | None:
     if text is None or not text.strip():
         return None
-    if len(text) > 40 or _CONTROL_OR_NEWLINE.search(text):
+    if len(text) > 40 or CONTROL_OR_NEWLINE.search(text):
         raise UsageError(f"{what}: '{shown(text)}' is not a date; use YYYY-MM-DD")
     return clock.parse_date(text, what=what).isoformat()
 
@@ -96,7 +93,7 @@ def find(store: Store, ref: str) -> dict:
         if row is None:
             raise UsageError(f"no facility with id {shown(number)}; `monitor facility list` shows the ids")
         return row
-    if not text or len(text) > MAX_REF or _CONTROL_OR_NEWLINE.search(text):
+    if not text or len(text) > MAX_REF or CONTROL_OR_NEWLINE.search(text):
         raise UsageError(f"'{shown(text)}' is neither a facility id nor part of a name")
     rows = store.facilities_named(text)
     if len(rows) == 1:

@@ -65,19 +65,19 @@ def import_townships(store: Store, path: Path, *, crs: str | None = None) -> Imp
 def import_facilities(store: Store, config: Config, path: Path, *, crs: str | None = None,
                       by: str | None = None, dry_run: bool = False) -> ImportResult:
     """Validate every row, then import all of them in one transaction, or none."""
-    from .facilities import read_rows, validate_rows
+    from .facilities import read_rows, validate_rows, where
 
     if store.count("townships") == 0:
         raise DataError("no townships in the database yet; run `monitor init` first")
     rows = read_rows(path)
     if not rows:
         raise DataError(f"{path}: no rows to import")
-    good, problems = validate_rows(rows, crs=crs, first_row=1 if path.suffix.lower() in (".json", ".geojson") else 2)
+    good, problems = validate_rows(rows, crs=crs)
     if not problems:
         codes = locate(store, [r["lon"] for r in good], [r["lat"] for r in good])
-        for n, (r, code) in enumerate(zip(good, codes), start=2):
+        for r, code in zip(good, codes):
             if code is None:
-                problems.append(f"row {n} ({r['name'][:40]}): point {r['lon']:.6f},{r['lat']:.6f} is outside the "
+                problems.append(f"{where(r)}: point {r['lon']:.6f},{r['lat']:.6f} is outside the "
                                 f"district{' (GCJ-02 coordinates? use --crs gcj02)' if crs is None else ''}")
             r["township"] = code
     if problems:

@@ -3,6 +3,7 @@
 import json
 import sqlite3
 
+import pytest
 from conftest import REPO, sample_rows, table_dump
 
 from monitor.gcj02 import wgs_to_gcj
@@ -99,3 +100,46 @@ def test_import_before_init_says_what_to_do(cli, tmp_path):
     f.write_text(HEADER, encoding="utf-8")
     r = cli("facility", "import", str(f), ok=False)
     assert r.exit_code == 2 and "monitor init" in r.output
+
+
+def test_geojson_problems_name_the_feature(district, tmp_path):
+    before = table_dump(district.db)
+    point = {"type": "Point", "coordinates": list(MIAOCHENG)}
+    f = tmp_path / "f.geojson"
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": point, "properties": {"name": "好", "kind": "fire", "subtype": "old_wiring"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.47, 31.23]},
+         "properties": {"name": "上海", "kind": "fire", "subtype": "old_wiring"}},
+    ]}, ensure_ascii=False), encoding="utf-8")
+    r = district("facility", "import", str(f), ok=False)
+    assert r.exit_code == 1 and "feature 2 (上海): point 121.470000,31.230000 is outside the district" in r.output
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": point, "properties": {"name": "好", "kind": "fire", "subtype": "old_wiring"}},
+        {"type": "Feature", "geometry": point, "properties": {"name": "坏", "kind": "fire", "subtype": "oops"}},
+    ]}, ensure_ascii=False), encoding="utf-8")
+    r = district("facility", "import", str(f), ok=False)
+    assert "feature 2 (坏): unknown subtype 'oops'" in r.output
+    assert table_dump(district.db) == before
+
+
+@pytest.mark.parametrize("name", ["两行\n名字", "a\u202egnp.exe", "a\x85b", "a\x00b"])
+def test_names_with_control_characters_are_refused(district, tmp_path, name):
+    before = table_dump(district.db)
+    f = tmp_path / "f.geojson"  # GeoJSON, because a CSV cell cannot easily carry every one of these
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(MIAOCHENG)},
+         "properties": {"name": name, "kind": "fire", "subtype": "old_wiring", "notes": "第一行\n第二行"}},
+    ]}), encoding="utf-8")
+    r = district("facility", "import", str(f), ok=False)
+    assert r.exit_code == 1 and "name contains control characters" in r.output
+    assert table_dump(district.db) == before
+
+
+def test_notes_may_hold_line_breaks(district, tmp_path):
+    f = tmp_path / "f.geojson"
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(MIAOCHENG)},
+         "properties": {"name": "n", "kind": "fire", "subtype": "old_wiring", "notes": "第一行\n第二行"}},
+    ]}), encoding="utf-8")
+    district("facility", "import", str(f))
+    assert sqlite3.connect(district.db).execute("SELECT notes FROM facilities").fetchone()[0] == "第一行\n第二行"
