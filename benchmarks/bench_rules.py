@@ -49,7 +49,7 @@ from monitor import kinds as K  # noqa: E402
 from monitor.alerts import ingest  # noqa: E402
 from monitor.alerts.model import Alert  # noqa: E402
 from monitor.config import load  # noqa: E402
-from monitor.evaluation import active_alerts, hazard_names  # noqa: E402
+from monitor.alertview import in_force  # noqa: E402
 from monitor.rules import Facilities, evaluate, follow_up_rows, prepare_areas  # noqa: E402
 from monitor.ruleset import households_steps, load_rules, season_at  # noqa: E402
 from monitor.spatial import township_of  # noqa: E402
@@ -212,10 +212,10 @@ def in_process(path: Path, runs: int) -> dict:
     for _ in range(runs):
         t0 = time.perf_counter()
         f = Facilities.from_store(store, townships)
-        areas = prepare_areas(hazard_names(active_alerts(store, now)), townships)
+        areas = prepare_areas(in_force(store, now), townships)
         times["read"].append(time.perf_counter() - t0)
         for name in ("evaluate", "reference", "reference_bare"):  # alternate, same arrays
-            areas = prepare_areas(hazard_names(active_alerts(store, now)), townships)  # fresh geometry each time
+            areas = prepare_areas(in_force(store, now), townships)  # fresh geometry each time
             t0 = time.perf_counter()
             if name == "evaluate":
                 hits = evaluate(f, areas, rules, today=TODAY, season=season, households_raise=steps)
@@ -225,7 +225,7 @@ def in_process(path: Path, runs: int) -> dict:
         t0 = time.perf_counter()
         rows = follow_up_rows(hits, f, areas, today=TODAY, season=season)
         times["reasons"].append(time.perf_counter() - t0)
-    areas = prepare_areas(hazard_names(active_alerts(store, now)), townships)
+    areas = prepare_areas(in_force(store, now), townships)
     tracemalloc.start()
     evaluate(f, areas, rules, today=TODAY, season=season, households_raise=steps)
     _, peak = tracemalloc.get_traced_memory()

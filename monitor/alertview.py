@@ -11,7 +11,10 @@ codes cover (a district or city code covers all its townships): see monitor.spat
 
 from __future__ import annotations
 
-from .spatial import covered_townships, warned_townships
+from datetime import datetime
+
+from . import clock
+from .divisions import covered_townships
 
 STATES = ("active", "superseded", "cancelled", "expired")
 _STORED = {"active": "active", "updated": "superseded", "cancelled": "cancelled"}
@@ -23,6 +26,30 @@ FIELDS = (
 )
 
 
+def in_force(store, now: datetime) -> list[dict]:
+    """The warnings in force at `now`, each `named`."""
+    return [named(a) for a in store.alerts_in_force(clock.iso(now))]
+
+
+def named(alert: dict) -> dict:
+    """The alert with hazard_zh / hazard_en for reasons and labels (a forecast-derived one says
+    so: 寒潮（预报）)."""
+    from .alerts.hazards import HAZARDS
+
+    h = HAZARDS.get(alert.get("hazard"))
+    zh, en = (h.zh, h.en) if h else (alert.get("event"), alert.get("event_en") or alert.get("event"))
+    if alert.get("format") == "forecast":
+        zh, en = f"{zh}（预报）", f"forecast {en}"
+    return {**alert, "hazard_zh": zh, "hazard_en": en}
+
+
+def span(alert: dict) -> tuple[str | None, str | None]:
+    """(from, until) of a stored warning, UTC ISO: onset, else effective, else sent; NWS `ends`
+    (when the hazard is over), else `expires`. until None = open-ended."""
+    return (alert.get("onset") or alert.get("effective") or alert.get("sent") or None,
+            alert.get("ends") or alert.get("expires"))
+
+
 def state(alert: dict, now_iso: str) -> str:
     """One of STATES at `now_iso`."""
     stored = _STORED.get(alert["state"], alert["state"])
@@ -30,7 +57,7 @@ def state(alert: dict, now_iso: str) -> str:
         return stored
     if alert.get("msg_type") == "Cancel":
         return "cancelled"
-    end = alert.get("ends") or alert.get("expires")
+    end = span(alert)[1]
     return "expired" if end and end <= now_iso else "active"
 
 
@@ -40,12 +67,16 @@ def township_codes(alerts: list[dict], townships: list[dict]) -> list[list[str]]
     geoms = None
     out = []
     for a in alerts:
-        if _has_geometry(a) and geoms is None:
-            import shapely
+        if not _has_geometry(a):  # codes only: no geometry library needed
+            out.append(sorted(covered_townships(a.get("division_codes"), codes)))
+            continue
+        import shapely
 
+        from .spatial import warned_townships
+
+        if geoms is None:
             geoms = shapely.from_wkb([t["geometry"] for t in townships])
-        out.append(sorted(warned_townships(a, codes, geoms) if _has_geometry(a)
-                          else covered_townships(a.get("division_codes"), codes)))
+        out.append(sorted(warned_townships(a, codes, geoms)))
     return out
 
 

@@ -36,6 +36,7 @@ def _fresh(path: Path) -> None:
 
 def run(config: Config, *, db: Path | None = None, out: Path | None = None, top: int = 5) -> DemoSummary:
     from . import evaluation, inventory, mapdata
+    from .alertview import span
     from .alerts import ingest
     from .alerts.files import read_alert_files
 
@@ -54,16 +55,15 @@ def run(config: Config, *, db: Path | None = None, out: Path | None = None, top:
         path = mapdata.write_map(store, config, out, now,
                                  replay="演示：预警为随包文件回放 demo: warnings replayed from bundled files")
         townships = store.townships(with_geometry=False)
-        follow = store.open_follow_ups()
         return DemoSummary(
             db=db, map=path, as_of=clock.local(now, config.timezone, "%Y-%m-%d %H:%M %Z"),
             townships=len(townships), approximate=sum(t["approximate"] for t in townships),
             facilities=store.facility_counts(),
             alerts=[{"headline": a.get("headline"), "colour": a.get("colour"), "hazard": a["hazard"],
-                     "expires": clock.local(a.get("ends") or a.get("expires"), config.timezone)}
-                    for a in evaluation.active_alerts(store, now)],
+                     "expires": clock.local(span(a)[1], config.timezone)}
+                    for a in store.alerts_in_force(clock.iso(now))],
             by_priority=outcome.by_priority,
-            top=follow[:top],
+            top=store.follow_up_list(limit=top),
         )
     finally:
         store.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import clock
+from .alertview import in_force
 from .config import Config
 from .errors import UsageError
 from .rules import Facilities, evaluate, explain as explain_rules, facility_arrays, follow_up_rows, prepare_areas, today_in
@@ -33,30 +34,6 @@ class Outcome:
     attempts: int = 1                  # evaluations it took (another process committed meanwhile)
 
 
-def active_alerts(store: Store, now: datetime) -> list[dict]:
-    """Warnings in force at `now`: Actual, not superseded or cancelled, sent by then, not expired."""
-    at = clock.iso(now)
-    return store.alerts(
-        where="state = 'active' AND coalesce(status, 'Actual') = 'Actual' AND sent <= ?"
-              " AND (coalesce(ends, expires) IS NULL OR coalesce(ends, expires) > ?) AND coalesce(msg_type, 'Alert') != 'Cancel'",
-        params=(at, at),
-    )
-
-
-def hazard_names(alerts: list[dict]) -> list[dict]:
-    """Each alert with hazard_zh / hazard_en for reasons; a forecast-derived one says so (寒潮（预报）)."""
-    from .alerts.hazards import HAZARDS
-
-    out = []
-    for a in alerts:
-        h = HAZARDS.get(a.get("hazard"))
-        zh, en = (h.zh, h.en) if h else (a.get("event"), a.get("event_en") or a.get("event"))
-        if a.get("format") == "forecast":
-            zh, en = f"{zh}（预报）", f"forecast {en}"
-        out.append({**a, "hazard_zh": zh, "hazard_en": en})
-    return out
-
-
 def run(store: Store, config: Config, now: datetime | None = None, *, attempts: int = 3) -> Outcome:
     """Evaluate every rule at `now` and bring the follow_ups table up to date.
 
@@ -77,7 +54,7 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
         t = [time.perf_counter()]
         with store.snapshot() as version:
             townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
-            alerts = hazard_names(active_alerts(store, now))
+            alerts = in_force(store, now)
             f = Facilities.from_store(store, townships, rules)
         areas = prepare_areas(alerts, townships)
         t.append(time.perf_counter())
@@ -109,7 +86,7 @@ def explain(store: Store, config: Config, facility_id: int, now: datetime | None
     season = season_at(config, today)
     towns = store.townships(with_geometry=False)
     townships = [t["code"] for t in towns]
-    alerts = hazard_names(active_alerts(store, now))
+    alerts = in_force(store, now)
     areas = prepare_areas(alerts, townships)
     f = facility_arrays({k: [row.get(k)] for k in ("id", "kind", "subtype", "status", "lon", "lat", "township",
                                                     "households", "last_inspected", "due", "blocks_heating")},

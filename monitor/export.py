@@ -79,7 +79,7 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
     import shapely
 
     from . import fieldwork
-    from .evaluation import active_alerts, hazard_names
+    from .alertview import in_force, span
     from .mapdata import township_scores
     from .spatial import warned_footprint, warned_townships
 
@@ -89,14 +89,14 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
     names = {t["code"]: t["name"] for t in townships}
     polygons = [shapely.from_wkb(t["geometry"]) for t in townships]
     geom_of = dict(zip(codes, polygons))
-    follow = store.open_follow_ups()
+    follow = store.follow_up_list()
 
     by_facility: dict[int, list[dict]] = {}
     for u in follow:
         if u["facility_id"] is not None:
             by_facility.setdefault(u["facility_id"], []).append(u)
 
-    scores = township_scores(store, config)  # the same score the map colours townships by
+    scores = township_scores(follow, config)  # the same score the map colours townships by
     t_rows = [{
         "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
         "approximate": bool(t["approximate"]), "source": t["source"],
@@ -107,7 +107,7 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
 
     today = clock.local_date(now, tz)
     f_rows, f_geoms = [], []
-    for f in store.facilities():
+    for f in store.select_facilities():
         kind = K.KINDS.get(f["kind"])
         status = kind.statuses.get(f["status"]) if kind else None
         mine = by_facility.get(f["id"], [])
@@ -128,14 +128,13 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
         f_geoms.append(shapely.Point(f["lon"], f["lat"]))
 
     a_rows, a_geoms = [], []
-    for a in hazard_names(active_alerts(store, now)):
+    for a in in_force(store, now):
         geom, source = warned_footprint(a, geom_of)
         covered = sorted(warned_townships(a, codes, polygons)) if townships else []
         a_rows.append({
             "id": a["id"], "hazard": a.get("hazard"), "hazard_zh": a.get("hazard_zh"), "colour": a.get("colour"),
             "event": a.get("event"), "headline": a.get("headline"), "sender": a.get("sender_name") or a.get("sender"),
-            "sent": a.get("sent"), "onset": a.get("onset") or a.get("effective") or a.get("sent"),
-            "expires": a.get("ends") or a.get("expires"), "area_desc": a.get("area_desc"),
+            "sent": a.get("sent"), "onset": span(a)[0], "expires": span(a)[1], "area_desc": a.get("area_desc"),
             "township_codes": ",".join(covered) or None,
             "township_names": "、".join(names[c] for c in covered) or None,
             "area_from": source,

@@ -11,13 +11,13 @@ from .config import Config
 from .store import Store
 
 
-def township_scores(store: Store, config: Config) -> dict[str, dict]:
-    """Per township: risk score and open follow-ups by priority (documented in rules.risk_scores)."""
+def township_scores(rows: list[dict], config: Config) -> dict[str, dict]:
+    """Per township: risk score and open follow-ups by priority, from the open follow-up `rows`
+    (`Store.follow_up_list()`; the score is documented in rules.risk_scores)."""
     from .rules import risk_scores
+    from .ruleset import score_weights
 
-    rows = store.open_follow_ups()
-    weights = config.get("priority", "score_weights", {"P1": 5, "P2": 3, "P3": 1})
-    scores = risk_scores(rows, weights)
+    scores = risk_scores(rows, score_weights(config))
     out: dict[str, dict] = {}
     for r in rows:
         t = r.get("township_code")
@@ -34,7 +34,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     for the last-refresh time and the sources' freshness is not judged."""
     import shapely
 
-    from .evaluation import active_alerts, hazard_names
+    from .alertview import in_force, span
     from .freshness import staleness
     from .riskmap import MapData
     from .spatial import warned_footprint, warned_townships
@@ -45,7 +45,8 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     geoms = {t["code"]: shapely.from_wkb(t["geometry"]) for t in townships}
     codes, polygons = list(geoms), list(geoms.values())
     names = {t["code"]: t["name"] for t in townships}
-    scores = township_scores(store, config)
+    follow = store.follow_up_list()
+    scores = township_scores(follow, config)
     t_rows = [{
         "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
         "approximate": bool(t["approximate"]), "source": t["source"],
@@ -54,7 +55,6 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         "counts": scores.get(t["code"], {}).get("counts", {"P1": 0, "P2": 0, "P3": 0}),
     } for t in townships]
 
-    follow = store.open_follow_ups()
     best: dict[int, dict] = {}
     for r in follow:
         if r["facility_id"] is not None:
@@ -63,7 +63,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
             b["reasons"].append(f"[{r['priority']}] {r['reason']}")
     history = store.recent_history(int(config.get("map", "history_entries", 5)))
     f_rows = []
-    for f in store.facilities():
+    for f in store.select_facilities():
         kind = K.KINDS[f["kind"]]
         f_rows.append({
             "id": f["id"], "kind": f["kind"], "kind_zh": kind.zh, "subtype_zh": kind.subtypes[f["subtype"]][0],
@@ -80,15 +80,15 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         })
 
     a_rows = []
-    for a in hazard_names(active_alerts(store, now)):
+    for a in in_force(store, now):
         covered = warned_townships(a, codes, polygons)
         geom, _ = warned_footprint(a, geoms)
         a_rows.append({
             "id": a["id"], "hazard": a["hazard"], "hazard_zh": a["hazard_zh"], "colour": a.get("colour"),
             "headline": a.get("headline") or a.get("event"), "description": a.get("description"),
             "sender": a.get("sender_name") or a.get("sender"),
-            "onset": clock.local(a.get("onset") or a.get("effective") or a.get("sent"), tz),
-            "expires": clock.local(a.get("ends") or a.get("expires"), tz),
+            "onset": clock.local(span(a)[0], tz),
+            "expires": clock.local(span(a)[1], tz),
             "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
             "township_names": sorted(names[c] for c in covered),
         })

@@ -124,7 +124,7 @@ class Rows:
 def gather(store, window: Window) -> Rows:
     return Rows(
         townships=store.townships(),
-        facilities=store.facilities(),
+        facilities=store.select_facilities(),
         history=store.history_until(window.cutoff_iso),
         alerts=store.alerts_overlapping(window.start_iso, window.cutoff_iso),
         follow_ups=store.follow_ups_between(window.start_iso, window.cutoff_iso),
@@ -194,8 +194,9 @@ def days_between(a: str, b: str) -> float:
 
 def validity(alert: dict) -> tuple[str, str | None]:
     """(from, until) of a warning message, UTC ISO; until None = open-ended."""
-    begins = alert.get("onset") or alert.get("effective") or alert["sent"]
-    ends = alert.get("ends") or alert.get("expires")
+    from .alertview import span
+
+    begins, ends = span(alert)
     cut = alert.get("superseded_at")
     if cut and (ends is None or cut < ends):
         ends = cut
@@ -251,7 +252,7 @@ def fmt(value) -> str:
 
 
 def build(rows: Rows, window: Window, *, district: str = "", district_en: str | None = None,
-          district_code: str = "", weights: dict | None = None, only: str | None = None,
+          district_code: str = "", weights: dict, only: str | None = None,
           now: datetime | None = None) -> Review:
     """The review of `window` from `rows`; `only` a township code to print alone."""
     import numpy as np
@@ -261,7 +262,6 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
     from .spatial import warned_townships
 
     tz = window.tz
-    weights = weights or {"P1": 5, "P2": 3, "P3": 1}
     start, cut = window.start_iso, window.cutoff_iso
     codes = [t["code"] for t in rows.townships]
     geoms = np.array([shapely.from_wkb(t["geometry"]) for t in rows.townships], dtype=object)
@@ -393,9 +393,9 @@ def _status_label(kind: K.Kind, status: str) -> str:
 
 
 def _warning_row(a: dict, begins: str, ends: str | None, follow_ups: list[dict], tz: str) -> dict:
-    from .evaluation import hazard_names
+    from .alertview import named as with_names
 
-    (named,) = hazard_names([a])
+    named = with_names(a)
     return {
         "id": a["id"], "headline": a.get("headline") or a.get("event") or "",
         "headline_en": a.get("headline_en"), "hazard_zh": named["hazard_zh"], "hazard_en": named["hazard_en"],

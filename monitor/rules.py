@@ -32,7 +32,8 @@ import shapely
 from . import kinds as K
 from .alerts.hazards import HAZARDS as HAZARD_NAMES
 from .ruleset import COLOUR_ZH, COLOURS, PRIORITIES, Rule, Season
-from .spatial import area_geometry, covered_townships, points_in
+from .divisions import covered_townships
+from .spatial import alert_shape, points_in
 
 KIND_CODES = tuple(K.KINDS)
 STATUS_PAIRS = tuple((k, s) for k in K.KINDS for s in K.KINDS[k].statuses)
@@ -175,8 +176,7 @@ def prepare_areas(alerts: list[dict], township_codes: list[str]) -> list[Area]:
     sender), and that must not widen the polygon to the whole district."""
     out = []
     for i, a in enumerate(alerts):
-        area = a.get("area") or {}
-        geom = area_geometry(area.get("polygons"), area.get("circles"))
+        geom = alert_shape(a)
         if geom is not None:
             shapely.prepare(geom)
             towns = frozenset()

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import shapely
 
+from .divisions import covered_townships
 from .geodesy import EARTH_RADIUS_KM
 
 
@@ -58,20 +59,6 @@ def area_geometry(polygons: list | None, circles: list | None):
     if not parts:
         return None
     return shapely.union_all(parts)
-
-
-def code_prefix(code: str) -> str:
-    """The significant prefix of a 12-digit division code (province 2, city 4, county 6, township 9)."""
-    code = code.strip()
-    for n in (2, 4, 6, 9):
-        if code[n:].strip("0") == "":
-            return code[:n]
-    return code[:9]  # a village code stands for its township
-
-
-def covered_townships(division_codes: list[str] | None, township_codes: list[str]) -> set[str]:
-    prefixes = [code_prefix(c) for c in division_codes or [] if c and c.isdigit()]
-    return {t for t in township_codes if any(t.startswith(p) for p in prefixes)}
 
 
 def alert_shape(alert: dict):

@@ -287,12 +287,6 @@ class Store:
         row = self.conn.execute("SELECT * FROM facilities WHERE id = ?", (facility_id,)).fetchone()
         return dict(row) if row else None
 
-    def facilities(self, *, where: str = "", params: Sequence = (), order: str = "id") -> list[dict]:
-        sql = "SELECT f.*, t.name AS township_name FROM facilities f LEFT JOIN townships t ON t.code = f.township"
-        if where:
-            sql += f" WHERE {where}"
-        return [dict(r) for r in self.conn.execute(sql + f" ORDER BY {order}", params)]
-
     def facility_counts(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self.conn.execute("SELECT kind, count(*) FROM facilities GROUP BY kind")}
 
@@ -471,11 +465,17 @@ class Store:
         rows = self.conn.execute(
             "SELECT a.*, coalesce(s.sent, a.withdrawn) AS superseded_at"
             " FROM alerts a LEFT JOIN alerts s ON s.id = a.superseded_by"
-            " WHERE coalesce(a.status, 'Actual') = 'Actual' AND coalesce(a.msg_type, 'Alert') != 'Cancel'"
-            " AND a.sent <= ? AND (coalesce(a.ends, a.expires) IS NULL OR coalesce(a.ends, a.expires) > ?)"
-            " ORDER BY a.sent, a.id",
+            f" WHERE {_WARNING_UNTIL} ORDER BY a.sent, a.id",
             (until, start),
         )
+        return [_decode_alert(dict(r)) for r in rows]
+
+    def alerts_in_force(self, at: str) -> list[dict]:
+        """Warnings in force at `at` (UTC ISO): Actual, not a Cancel, not superseded or cancelled,
+        sent by then and not yet ended (NWS `ends`, else `expires`). Newest first."""
+        rows = self.conn.execute(
+            f"SELECT a.* FROM alerts a WHERE a.state = 'active' AND {_WARNING_UNTIL} ORDER BY a.sent DESC, a.id DESC",
+            (at, at))
         return [_decode_alert(dict(r)) for r in rows]
 
     def follow_ups_between(self, start: str, until: str) -> list[dict]:
@@ -515,17 +515,6 @@ class Store:
         return [dict(r) for r in self.conn.execute(sql, ((source,) if source else ()) + (int(limit),))]
 
     # --- follow-ups --------------------------------------------------------------------------
-
-    def open_follow_ups(self) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT u.*, f.name, f.kind, f.subtype, f.status, f.households, f.lon, f.lat, f.responsible,"
-            " coalesce(u.township, f.township) AS township_code, t.name AS township_name"
-            " FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
-            " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)"
-            " WHERE u.closed IS NULL"
-            " ORDER BY u.priority, coalesce(f.households, 0) DESC, u.id"
-        )
-        return [{**dict(r), "causes": json.loads(r["causes"] or "[]")} for r in rows]
 
     def sync_follow_up_rows(self, current: Iterable[tuple], *, at: str) -> dict[str, int]:
         """Make the open follow-ups equal `current`; call inside `write()`.
@@ -696,6 +685,11 @@ class Store:
                 values.append(tuple(v or None for v in fields))
             groups[group] = (join(first + g, np.int32), values)
         return arrays, groups
+
+
+# An Actual warning message (not a Cancel) sent by the first parameter, not ended by the second.
+_WARNING_UNTIL = ("coalesce(a.status, 'Actual') = 'Actual' AND coalesce(a.msg_type, 'Alert') != 'Cancel'"
+                  " AND a.sent <= ? AND (coalesce(a.ends, a.expires) IS NULL OR coalesce(a.ends, a.expires) > ?)")
 
 
 def _decode_alert(row: dict) -> dict:

@@ -60,3 +60,19 @@ def test_the_check_sees_heavy_imports(sample):
         capture_output=True, text=True, encoding="utf-8", timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
     assert {"numpy", "shapely"} <= imported(r.stderr)
+
+
+@pytest.mark.parametrize("args", [
+    ["facility", "show", "2"], ["facility", "history", "2"], ["facility", "undo", "2", "--by", "x"], ["status"],
+], ids=lambda a: " ".join(a[:2]))
+def test_other_light_commands_import_nothing_heavy(sample, args):
+    """Looking a facility up, undoing a change and `status` (a monitoring check) stay light too."""
+    sample("facility", "update", "2", "--status", "ok", "--note", "n", "--by", "x")
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "monitor", "--db", str(sample.db), "--config",
+         str(REPO / "config.toml"), *args],
+        capture_output=True, text=True, encoding="utf-8", timeout=60,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "COLUMNS": "200"})
+    assert r.returncode in (0, 1), r.stderr[-2000:]  # status exits 1: the shipped source is never refreshed
+    names = imported(r.stderr)
+    assert "monitor" in names and not names & set(HEAVY), sorted(names & set(HEAVY))

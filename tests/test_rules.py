@@ -23,7 +23,7 @@ from monitor import clock
 from monitor.alerts import ingest, parse_document
 from monitor.config import load
 from monitor.errors import ConfigError
-from monitor.evaluation import active_alerts, hazard_names
+from monitor.alertview import in_force
 from monitor.rules import Facilities, evaluate, explain, facility_arrays, follow_ups, prepare_areas, risk_scores
 from monitor.ruleset import load_rules, season_at
 from monitor.store import Store
@@ -98,7 +98,7 @@ def stored(docs: list[bytes], now: str, **parse) -> list[dict]:
     store = Store.open(":memory:")
     alerts = [a for d in docs for a in parse_document(d, source="file", max_bytes=10_000_000, **parse).alerts]
     ingest.save(store, alerts)
-    return hazard_names(active_alerts(store, clock.parse(now)))
+    return in_force(store, clock.parse(now))
 
 
 def run(f: Facilities, alerts: list[dict], rules: list[str], today: date, *, raise_=(200,), config=CFG):

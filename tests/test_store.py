@@ -77,7 +77,7 @@ def test_follow_ups_keep_since_and_close(tmp_path):
     with s.write():
         assert s.sync_follow_up_rows(first[:1], at="2021-01-02T00:00:00Z") == {"new": 0, "kept": 1, "changed": 0,
                                                                                "closed": 1}
-    open_ = s.open_follow_ups()
+    open_ = s.follow_up_list()
     assert [(r["facility_id"], r["since"]) for r in open_] == [(ids[0], "2021-01-01T00:00:00Z")]
     closed = s.conn.execute("SELECT facility_id, closed FROM follow_ups WHERE closed IS NOT NULL").fetchall()
     assert [tuple(r) for r in closed] == [(ids[1], "2021-01-02T00:00:00Z")]

@@ -64,11 +64,9 @@ def alerts_list(app: App, active: bool, as_json: bool):
     """
     from .. import clock
     from ..alertview import alert_json
-    from ..evaluation import active_alerts
-
     store = app.existing_store()
     now = clock.now()
-    rows = active_alerts(store, now) if active else store.alerts()
+    rows = store.alerts_in_force(clock.iso(now)) if active else store.alerts()
     data = alert_json(rows, clock.iso(now), store.townships())
     if as_json:
         echo_json(data)

@@ -41,6 +41,7 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
     """
     from .. import clock, report as review
     from ..outfile import write_text
+    from ..ruleset import score_weights
 
     store = app.existing_store()
     config = app.config
@@ -51,7 +52,7 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
         review.gather(store, window), window,
         district=config.get("district", "name", ""), district_en=config.get("district", "name_en"),
         district_code=config.get("district", "code", ""),
-        weights=config.get("priority", "score_weights", {"P1": 5, "P2": 3, "P3": 1}), only=only, now=now)
+        weights=score_weights(config), only=only, now=now)
     path = out or config.resolve(f"reports/report-{window.month}.{fmt}")
     if fmt == "csv":
         # utf-8-sig: Excel on an office PC then reads the Chinese correctly

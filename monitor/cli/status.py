@@ -21,7 +21,6 @@ def status(app: App, as_json: bool):
     in config.toml only and not checked.
     """
     from .. import clock
-    from ..evaluation import active_alerts
     from ..freshness import source_status
 
     store = app.existing_store()
@@ -31,7 +30,7 @@ def status(app: App, as_json: bool):
         "townships": store.count("townships"),
         "facilities": store.count("facilities"),
         "facilities_by_kind": store.facility_counts(),
-        "alerts_active": len(active_alerts(store, now)),
+        "alerts_active": len(store.alerts_in_force(clock.iso(now))),
         "alerts_total": store.count("alerts"),
         "follow_ups_open": store.count("follow_ups", "closed IS NULL"),
     }
