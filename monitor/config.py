@@ -60,7 +60,7 @@ class Config:
 
     @property
     def db_path(self) -> Path:
-        return self.resolve(os.environ.get("MONITOR_DB") or self.get("store", "db", "monitor.db"))
+        return self.resolve(self.get("store", "db", "monitor.db"))  # --db / MONITOR_DB reach App.db instead
 
     @property
     def busy_timeout_ms(self) -> int:

@@ -14,7 +14,7 @@ from . import clock
 from .alertview import in_force
 from .config import Config
 from .errors import UsageError
-from .rules import Facilities, evaluate, explain as explain_rules, facility_arrays, follow_up_rows, prepare_areas, today_in
+from .rules import Facilities, evaluate, explain as explain_rules, facility_arrays, follow_up_rows, prepare_areas
 from .ruleset import households_steps, load_rules, season_at
 from .store import Store
 
@@ -47,7 +47,7 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
     now = now or clock.now()
     rules = load_rules(config)  # a bad rule is refused here, before anything is read or written
     steps = households_steps(config)
-    today = today_in(now, config.timezone)
+    today = clock.local_date(now, config.timezone)
     season = season_at(config, today)
     at = clock.iso(now)
     for attempt in range(1, attempts + 1):
@@ -82,7 +82,7 @@ def explain(store: Store, config: Config, facility_id: int, now: datetime | None
     row = store.facility(facility_id)
     if row is None:
         raise UsageError(f"no facility {facility_id}; `monitor facility list` shows them")
-    today = today_in(now, config.timezone)
+    today = clock.local_date(now, config.timezone)
     season = season_at(config, today)
     towns = store.townships(with_geometry=False)
     townships = [t["code"] for t in towns]

@@ -12,10 +12,9 @@ from datetime import datetime
 
 from . import clock
 from .config import Config
-from .sources import DEFAULT_MAX_AGE_MINUTES, configured
+from .sources import configured
 from .store import Store
 
-__all__ = ["DEFAULT_MAX_AGE_MINUTES", "source_status", "staleness"]
 
 
 def source_status(store: Store, config: Config, now: datetime) -> list[dict]:

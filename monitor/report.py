@@ -50,12 +50,11 @@ from zoneinfo import ZoneInfo
 from . import clock
 from . import kinds as K
 from .errors import UsageError
+from .ruleset import COLOUR_ZH, PRIORITIES
 
-KIND_ORDER = ("heating", "fire", "flood")
-PRIORITIES = ("P1", "P2", "P3")
+KIND_ORDER = tuple(K.KINDS)  # heating, fire, flood
 # open statuses that mean "needs an inspection", not "broken": no repair clock runs there
 NOT_FAULTS = frozenset({("heating", "unchecked")})
-COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 # The numbers of one township (and of the district), in CSV column order; the HTML marks each
 # cell that shows one with data-metric="<name>".
@@ -313,12 +312,12 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
                 m["overdue"] += 1
         if section is None:
             continue
-        label = _status_label(kind, life.status)
+        label = kind.label(life.status)
         if in_month:
             section.fixed.append({
                 "id": f["id"], "name": f["name"], "kind": f["kind"], "kind_zh": kind.zh,
                 "subtype_zh": kind.subtypes.get(f["subtype"], (f["subtype"],))[0], "status": label,
-                "events": [{"at": clock.local(r["at"], tz), "status": _status_label(kind, r["new_status"]),
+                "events": [{"at": clock.local(r["at"], tz), "status": kind.label(r["new_status"]),
                             "by": r["by"], "note": r["note"]} for r in in_month],
                 "repair_days": [round(days_between(r["start"], r["at"]), 1) for r in repairs],
                 "fault_since": [clock.local(r["start"], tz, "%Y-%m-%d") for r in repairs],
@@ -368,7 +367,7 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
             days = repair_days[id(s)][k]
             s.metrics[f"median_repair_days_{k}"] = round(statistics.median(days), 1) if days else None
         s.kinds = [{"code": k, "zh": K.KINDS[k].zh, "en": K.KINDS[k].en} for k in KIND_ORDER]
-        s.by_status = [{"kind_zh": K.KINDS[k].zh, "status": _status_label(K.KINDS[k], st), "count": n}
+        s.by_status = [{"kind_zh": K.KINDS[k].zh, "status": K.KINDS[k].label(st), "count": n}
                        for (k, st), n in sorted(open_by_status[id(s)].items(),
                                                 key=lambda kv: (KIND_ORDER.index(kv[0][0]),
                                                                 list(K.KINDS[kv[0][0]].statuses).index(kv[0][1])))]
@@ -385,11 +384,6 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
     return Review(window=window, district=district, district_en=district_en,
                   generated=clock.local(now or window.cutoff, tz), ranking=ranking, sections=printed,
                   total=total, unplaced=unplaced)
-
-
-def _status_label(kind: K.Kind, status: str) -> str:
-    s = kind.statuses.get(status)
-    return f"{s.zh} {s.en}" if s else status
 
 
 def _warning_row(a: dict, begins: str, ends: str | None, follow_ups: list[dict], tz: str) -> dict:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import shapely
@@ -93,9 +93,6 @@ class Facilities:
             blocks_heating=per[:, 4].astype(bool), townships=tuple(townships),
         )
 
-    def take(self, rows) -> "Facilities":
-        return Facilities(**{k: (v[rows] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()})
-
 
 def _codes(kind: str | None, subtype: str | None, status: str | None) -> tuple[int, int, int]:
     return (KIND_CODES.index(kind) if kind in K.KINDS else -1,
@@ -162,12 +159,6 @@ class Area:
         head = a.get("headline") or a.get("event") or self.hazard
         return f"#{a.get('id', self.index)} {self.hazard} {self.colour or 'no colour'}: {head}"
 
-    def __getitem__(self, key):  # the alert's fields, as before areas were objects
-        return self.alert[key]
-
-    def get(self, key, default=None):
-        return self.alert.get(key, default)
-
 
 def prepare_areas(alerts: list[dict], township_codes: list[str]) -> list[Area]:
     """Each alert with its area: its polygons and circles (prepared once) where it has any, else
@@ -221,11 +212,6 @@ class Hits:
     groups: list = field(default_factory=list)
     cutoff: date | None = None             # calendar rules: the date inspections are counted from
 
-    @property
-    def causes(self) -> list:
-        """Per hit, its group (area indexes for hazard rules)."""
-        return [self.groups[g] for g in self.group]
-
 
 @functools.lru_cache(maxsize=256)
 def _rule_luts(statuses: frozenset, subtypes: frozenset) -> tuple[np.ndarray, np.ndarray | None]:
@@ -273,7 +259,7 @@ def evaluate(f: Facilities, areas: list[Area], rules: list[Rule], *, today: date
     """Every rule's hits. `areas` from `prepare_areas` (active warnings only)."""
     n = len(f)
     inside = _Inside(f, areas)
-    steps = (households_raise,) if isinstance(households_raise, int) else tuple(households_raise)
+    steps = tuple(households_raise)
     raised = np.zeros(n, np.int8)
     for t in steps:
         if t:
@@ -505,7 +491,7 @@ def explain(f: Facilities, areas: list[Area], rules: list[Rule], *, today: date,
     inside = _Inside(f, areas)
     kind_code, status_code = STATUS_PAIRS[f.status[0]] if f.status[0] >= 0 else (None, None)
     subtype_code = SUBTYPE_PAIRS[f.subtype[0]][1] if f.subtype[0] >= 0 else None
-    steps = (households_raise,) if isinstance(households_raise, int) else tuple(households_raise)
+    steps = tuple(households_raise)
     out = []
     for rule in rules:
         checks = []
@@ -583,9 +569,3 @@ def _trigger_checks(rule: Rule, f: Facilities, areas: list[Area], inside: _Insid
     else:
         out.append((False, f"inspected {last}, on or after {cutoff}"))
     return out
-
-
-def today_in(now: datetime, tz: str) -> date:
-    from .clock import local_date
-
-    return local_date(now, tz)

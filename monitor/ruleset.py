@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from . import kinds as K
+from .alerts import hazards as hazard_table
 from .config import Config
 from .errors import ConfigError
 
 PRIORITIES = ("P1", "P2", "P3")
-COLOURS = ("blue", "yellow", "orange", "red")
+COLOURS = hazard_table.COLOURS  # blue < yellow < orange < red
 COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
-HAZARDS = ("cold_wave", "low_temperature", "blizzard", "road_icing", "gale", "forest_fire",
-           "rainstorm", "frost", "other")
+HAZARDS = tuple(hazard_table.HAZARDS)
 TRIGGERS = ("hazard", "preseason", "season", "overdue", "access")
 RULE_KEYS = {"id", "trigger", "kinds", "subtypes", "statuses", "hazards", "min_colour", "forecasts",
              "max_age_days", "priority", "reason", "reason_en"}
@@ -48,7 +48,6 @@ class Rule:
     min_colour: str = "blue"
     forecasts: bool = True
     max_age_days: int | None = None
-    line: int = 0
 
     def rank(self, colour: str | None) -> int:
         """1..3 for P1..P3; for hazard rules by the warning's colour (none counts as blue)."""
@@ -240,7 +239,7 @@ def _rule(config: Config, lines: _Lines, n: int, r: dict, seen: set) -> Rule:
 
     return Rule(id=rid, trigger=trigger, kinds=kinds_, statuses=frozenset(statuses), priority=table,
                 reason=reason, reason_en=reason_en, subtypes=frozenset(subtypes), hazards=frozenset(hazards),
-                min_colour=min_colour, forecasts=forecasts, max_age_days=max_age, line=lines.key(n, None))
+                min_colour=min_colour, forecasts=forecasts, max_age_days=max_age)
 
 
 def _check_template(template: str, bad) -> None:

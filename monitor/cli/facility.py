@@ -20,8 +20,7 @@ def _status_label(kind_code: str, status: str | None) -> str:
     from .. import kinds as K
 
     k = K.KINDS.get(kind_code)
-    s = k.statuses.get(status) if k and status else None
-    return f"{s.zh} {s.en}" if s else (status or "-")
+    return k.label(status) if k and status else (status or "-")
 
 
 def _by(app: App, by: str | None) -> str:
