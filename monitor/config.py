@@ -9,6 +9,7 @@ turns a rule off.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,20 @@ class Config:
     def busy_timeout_ms(self) -> int:
         return int(self.get("store", "busy_timeout_ms", 30_000))
 
+    def key_line(self, section: str, key: str) -> int:
+        """The line (1-based) of `key = ...` inside the [section] table; the section's header line
+        if the key is not written there; 0 if the section is not written either."""
+        header, current = 0, None
+        pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
+        for n, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+            table = re.match(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$", line)
+            if table:
+                current = table.group(1).strip()
+                header = n if current == section else header
+            elif current == section and pattern.match(line):
+                return n
+        return header
+
     def line_of(self, needle: str, start_line: int = 1) -> int:
         """The first line (1-based) at or after `start_line` that contains `needle`; 0 if none."""
         for n, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -100,6 +115,6 @@ def load(explicit: str | os.PathLike | None = None) -> Config:
         if allowed is not None and isinstance(value, dict):
             for key in value:
                 if key not in allowed:
-                    raise ConfigError(f"{path}:{config.line_of(key)}: unknown key '{key}' in [{name}]; "
+                    raise ConfigError(f"{path}:{config.key_line(name, key)}: unknown key '{key}' in [{name}]; "
                                       f"known: {', '.join(sorted(allowed))}")
     return config

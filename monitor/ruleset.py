@@ -257,7 +257,7 @@ def _check_template(template: str, bad) -> None:
 
 
 def _section_error(config: Config, section: str, key: str, msg: str) -> ConfigError:
-    at = config.line_of(f"{key}", config.line_of(f"[{section}]") or 1) or config.line_of(f"[{section}]")
+    at = config.key_line(section, key)
     return ConfigError(f"{config.path}:{at or '?'}: [{section}] {key}: {msg}")
 
 

@@ -512,3 +512,11 @@ def test_unknown_config_key_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="config.toml:2: unknown key 'heating_strat' in \\[season\\]"):
         load(path)
 
+
+
+def test_an_unknown_key_is_reported_at_its_own_section(tmp_path):
+    """The same key name in an earlier section must not draw the line number there."""
+    path = tmp_path / "config.toml"
+    path.write_text('[map]\ntitle = "x"\n\n[demo]\nas_of = "2021-10-10T09:00+08:00"\ntitle = "y"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config.toml:6: unknown key 'title' in \[demo\]"):
+        load(path)
