@@ -81,14 +81,13 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
     from . import fieldwork
     from .alertview import in_force, span
     from .mapdata import township_scores
-    from .spatial import warned_footprint, warned_townships
+    from .spatial import warned_area
 
     tz = config.timezone
     townships = store.townships()
     codes = [t["code"] for t in townships]
     names = {t["code"]: t["name"] for t in townships}
     polygons = [shapely.from_wkb(t["geometry"]) for t in townships]
-    geom_of = dict(zip(codes, polygons))
     follow = store.follow_up_list()
 
     by_facility: dict[int, list[dict]] = {}
@@ -129,8 +128,8 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
 
     a_rows, a_geoms = [], []
     for a in in_force(store, now):
-        geom, source = warned_footprint(a, geom_of)
-        covered = sorted(warned_townships(a, codes, polygons)) if townships else []
+        covered, geom, source = warned_area(a, codes, polygons)
+        covered = sorted(covered)
         a_rows.append({
             "id": a["id"], "hazard": a.get("hazard"), "hazard_zh": a.get("hazard_zh"), "colour": a.get("colour"),
             "event": a.get("event"), "headline": a.get("headline"), "sender": a.get("sender_name") or a.get("sender"),

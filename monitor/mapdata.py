@@ -37,7 +37,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     from .alertview import in_force, span
     from .freshness import staleness
     from .riskmap import MapData
-    from .spatial import warned_footprint, warned_townships
+    from .spatial import warned_area
 
     now = now or clock.now()
     tz = config.timezone
@@ -81,8 +81,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
 
     a_rows = []
     for a in in_force(store, now):
-        covered = warned_townships(a, codes, polygons)
-        geom, _ = warned_footprint(a, geoms)
+        covered, geom, _ = warned_area(a, codes, polygons)
         a_rows.append({
             "id": a["id"], "hazard": a["hazard"], "hazard_zh": a["hazard_zh"], "colour": a.get("colour"),
             "headline": a.get("headline") or a.get("event"), "description": a.get("description"),

@@ -73,7 +73,23 @@ def warned_townships(alert: dict, codes: list[str], geoms) -> set[str]:
 
     `geoms`: the township polygons, in the order of `codes`.
     """
+    return _covered(alert, alert_shape(alert), codes, geoms)
+
+
+def warned_area(alert: dict, codes: list[str], geoms) -> tuple[set[str], object, str | None]:
+    """(townships covered, what to draw, where that came from) for a warning, its shape built once:
+    its own shape ("polygon"), else the union of the townships its division codes cover
+    ("townships"), else nothing (None, None)."""
     shape = alert_shape(alert)
+    covered = _covered(alert, shape, codes, geoms)
+    if shape is not None:
+        return covered, shape, "polygon"
+    if covered:
+        return covered, shapely.union_all([g for c, g in zip(codes, geoms) if c in covered]), "townships"
+    return covered, None, None
+
+
+def _covered(alert: dict, shape, codes: list[str], geoms) -> set[str]:
     if shape is None:
         return covered_townships(alert.get("division_codes"), codes)
     if not len(codes):
@@ -81,18 +97,6 @@ def warned_townships(alert: dict, codes: list[str], geoms) -> set[str]:
     shapely.prepare(shape)
     mask = shapely.intersects(shape, geoms) & ~shapely.touches(shape, geoms)
     return {c for c, m in zip(codes, mask) if m}
-
-
-def warned_footprint(alert: dict, geom_of: dict[str, object]):
-    """What to draw for a warning: (its own shape, "polygon"), else (the union of the townships its
-    division codes cover, "townships"), else (None, None)."""
-    shape = alert_shape(alert)
-    if shape is not None:
-        return shape, "polygon"
-    covered = covered_townships(alert.get("division_codes"), list(geom_of))
-    if covered:
-        return shapely.union_all([geom_of[c] for c in sorted(covered)]), "townships"
-    return None, None
 
 
 def township_of(lon, lat, townships) -> np.ndarray:
