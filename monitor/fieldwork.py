@@ -173,16 +173,20 @@ def update(store: Store, ref: str, status: str, *, by: str, note: str | None = N
 
 def _state_before(rows: list[dict], history_id: int) -> dict:
     """Status, inspection and due dates just before history row `history_id` (rows oldest first)."""
+    return state_after([r for r in rows if r["id"] < history_id])
+
+
+def state_after(rows: list[dict]) -> dict:
+    """Status, inspection and due dates after the history `rows` (oldest first), by the recording
+    rule: a change records only the dates it set; an undo records the absolute dates it restored."""
     state = {"status": None, "inspected": None, "due": None}
     for r in rows:
-        if r["id"] >= history_id:
-            break
         state["status"] = r["new_status"]
-        if r["undoes"] is not None:  # an undo records the absolute values it restored
-            state["inspected"], state["due"] = r["inspected"], r["due"]
-        else:  # a change records only what it set
-            state["inspected"] = r["inspected"] or state["inspected"]
-            state["due"] = r["due"] or state["due"]
+        for date_ in ("inspected", "due"):
+            if r.get("undoes") is not None:  # an undo records the absolute values it restored
+                state[date_] = r.get(date_)
+            else:  # a change records only what it set
+                state[date_] = r.get(date_) or state[date_]
     return state
 
 

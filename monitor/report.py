@@ -157,14 +157,12 @@ class Life:
 def read_history(kind: str, rows: list[dict]) -> Life:
     """Status and due date at the end of `rows` (oldest first), its repairs and closing moves.
 
-    Due dates follow fieldwork's recording rule: a change records only the dates it set, an
-    undo records the absolute dates it restored.
+    Status and due date are replayed by fieldwork's recording rule (`fieldwork.state_after`).
     """
-    status, due = rows[0]["new_status"], None
-    for r in rows:
-        status = r["new_status"]
-        due = r["due"] if r["undoes"] is not None else (r["due"] or due)
-    life = Life(status=status, due=due, created=rows[0]["at"])
+    from .fieldwork import state_after
+
+    end = state_after(rows)
+    life = Life(status=end["status"], due=end["due"], created=rows[0]["at"])
     undone = {r["undoes"] for r in rows if r["undoes"] is not None}
     fault_start = None
     for r in rows:
