@@ -10,7 +10,9 @@ sqlite-utils (which imports pandas when it is installed) is loaded only for sche
 and bulk work, through `Store.db`.
 
 Schema changes are migrations (`MIGRATIONS`), applied in order and recorded in
-`PRAGMA user_version`. `status_history` is append-only: triggers refuse UPDATE and DELETE.
+`PRAGMA user_version`; each step gets the Store, and only the first (creating a database) uses
+sqlite-utils, so that opening an older database from the field CLI does not import pandas.
+`status_history` is append-only: triggers refuse UPDATE and DELETE.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ ALERT_COLUMNS = (
 
 # --- migrations -----------------------------------------------------------------------------
 
-def _m1_initial(db) -> None:
-    """The tables of DESIGN.md."""
+def _m1_initial(store: Store) -> None:
+    """The tables of DESIGN.md (sqlite-utils: a new database is made by `monitor init` or a bulk job)."""
+    db = store.db
     db["townships"].create(
         {
             "code": str, "name": str, "name_en": str, "kind": str, "geometry": bytes,
@@ -111,13 +114,34 @@ def _m1_initial(db) -> None:
     db.execute("CREATE INDEX status_history_facility ON status_history(facility_id, id)")
 
 
-def _m2_withdrawn(db) -> None:
+def _m2_withdrawn(store: Store) -> None:
     """When a message stopped being in force without a successor (a forecast hazard no longer
     forecast): the monthly review cuts its validity there, as it does at a superseding message."""
-    db.execute("ALTER TABLE alerts ADD COLUMN withdrawn TEXT")
+    store.conn.execute("ALTER TABLE alerts ADD COLUMN withdrawn TEXT")
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn)
+def _m3_alert_refs(store: Store) -> None:
+    """The references of each alert, one row each, indexed by identifier: storing a message looks
+    up the stored ones that reference it, which scanning every alert's `refs` JSON made slower as
+    the table grew (seconds per snapshot at 20,000 alerts). Filled from `refs` here, then by
+    `insert_alert`; a NULL or empty sender or sent means the reference names none (any matches)."""
+    conn = store.conn
+    conn.execute("CREATE TABLE alert_refs (alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+                 " sender TEXT, identifier TEXT NOT NULL, sent TEXT)")
+    conn.execute("CREATE INDEX alert_refs_identifier ON alert_refs(identifier)")
+    rows = conn.execute("SELECT id, refs FROM alerts WHERE refs IS NOT NULL AND refs NOT IN ('', '[]')")
+    conn.executemany("INSERT INTO alert_refs (alert_id, sender, identifier, sent) VALUES (?, ?, ?, ?)",
+                     (ref for r in rows for ref in _ref_rows(r[0], json.loads(r[1]))))
+
+
+def _ref_rows(alert_id: int, refs: list) -> list[tuple]:
+    """alert_refs rows of one alert's [sender, identifier, sent] references (a reference without
+    an identifier names nothing and is left out)."""
+    return [(alert_id, ref[0], ref[1], ref[2] if len(ref) > 2 else None)
+            for ref in refs if isinstance(ref, (list, tuple)) and len(ref) >= 2 and ref[1] is not None]
+
+
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs)
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -177,7 +201,7 @@ class Store:
             # re-read inside the write lock: another process may have migrated meanwhile
             for number, step in enumerate(MIGRATIONS, start=1):
                 if self.version < number:
-                    step(self.db)
+                    step(self)
                     self.conn.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
@@ -391,18 +415,36 @@ class Store:
 
     # --- alerts ------------------------------------------------------------------------------
 
+    _FOUND = ", ".join(("id", *(c for c in ALERT_COLUMNS if c != "raw"), "state", "superseded_by", "withdrawn"))
+
     def find_alert(self, sender: str, identifier: str, sent: str | None = None) -> list[dict]:
+        """Stored messages with this key, every column but `raw` (JSON columns as stored text).
+        Without `sent`: every one with this identifier (and sender, unless it is empty), by sent."""
         if sent:
             rows = self.conn.execute(
-                "SELECT * FROM alerts WHERE sender = ? AND identifier = ? AND sent = ?", (sender, identifier, sent))
+                f"SELECT {self._FOUND} FROM alerts WHERE sender = ? AND identifier = ? AND sent = ?",
+                (sender, identifier, sent))
         else:
             rows = self.conn.execute(
-                "SELECT * FROM alerts WHERE identifier = ? AND (sender = ? OR ? = '') ORDER BY sent",
+                f"SELECT {self._FOUND} FROM alerts WHERE identifier = ? AND (sender = ? OR ? = '') ORDER BY sent",
                 (identifier, sender, sender or ""))
         return [dict(r) for r in rows]
 
+    def referencing_alerts(self, sender: str, identifier: str, sent: str | None, *, exclude: int) -> list[dict]:
+        """id, msg_type and sent of the stored messages (but `exclude`) whose references name the
+        message (sender, identifier, sent), by sent; a reference without a sender or a sent time
+        names that identifier from any sender or at any time. An indexed lookup in alert_refs."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT a.id, a.msg_type, a.sent FROM alert_refs r JOIN alerts a ON a.id = r.alert_id"
+            " WHERE r.identifier = ? AND r.alert_id != ?"
+            " AND (coalesce(r.sender, '') = '' OR r.sender = ?) AND (coalesce(r.sent, '') = '' OR r.sent = ?)"
+            " ORDER BY a.sent, a.id",
+            (identifier, exclude, sender, sent))
+        return [dict(r) for r in rows]
+
     def insert_alert(self, row: dict) -> int | None:
-        """Insert one alert; None when (sender, identifier, sent) is already stored."""
+        """Insert one alert and its references (alert_refs); None when (sender, identifier, sent)
+        is already stored. `refs`: [sender, identifier, sent] triples (a list, or its JSON text)."""
         cols = ALERT_COLUMNS
         values = [json.dumps(row[c], ensure_ascii=False) if isinstance(row.get(c), (list, dict)) else row.get(c)
                   for c in cols]
@@ -410,7 +452,16 @@ class Store:
             f"INSERT OR IGNORE INTO alerts ({', '.join(cols)}, state) VALUES ({', '.join('?' * len(cols))}, 'active')",
             values,
         )
-        return cur.lastrowid if cur.rowcount else None
+        if not cur.rowcount:
+            return None
+        new_id = cur.lastrowid
+        refs = row.get("refs") or []
+        if isinstance(refs, str):
+            refs = json.loads(refs)
+        if refs:
+            self.conn.executemany("INSERT INTO alert_refs (alert_id, sender, identifier, sent) VALUES (?, ?, ?, ?)",
+                                  _ref_rows(new_id, refs))
+        return new_id
 
     def supersede_alert(self, alert_id: int, by_id: int, state: str) -> bool:
         cur = self.conn.execute(

@@ -1,9 +1,13 @@
 """The store: pragmas, migrations, BEGIN IMMEDIATE writes, the append-only history."""
 
+import json
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
+from monitor.alerts import Alert, ingest
 from monitor.store import MIGRATIONS, Store
 
 
@@ -85,12 +89,71 @@ def test_follow_ups_keep_since_and_close(tmp_path):
 
 def test_an_older_database_is_brought_up_to_date(tmp_path):
     path = tmp_path / "m.db"
-    Store.open(path).close()
-    old = sqlite3.connect(path)  # as a version-1 database was: no alerts.withdrawn yet
+    s = Store.open(path)
+    update = Alert(source="t", format="cap", sender="s", identifier="u1", sent="2021-01-03T00:00:00Z",
+                   msg_type="Update", references=[("s", "a1", "2021-01-01T00:00:00Z"), ("", "a2", None)])
+    ingest.save(s, [update, Alert(source="t", format="cap", sender="s", identifier="x", sent="2021-01-03T00:00:00Z")])
+    s.close()
+    old = sqlite3.connect(path)  # as a version-1 database was: no alerts.withdrawn, no alert_refs yet
+    old.execute("DROP TABLE alert_refs")
     old.execute("ALTER TABLE alerts DROP COLUMN withdrawn")
     old.execute("PRAGMA user_version=1")
     old.commit()
     old.close()
+    # opened as the field CLI opens it, in a fresh process: migrations 2 and 3 need no sqlite-utils (nor pandas)
+    opened = subprocess.run([sys.executable, "-c", UPGRADE, str(path)], capture_output=True, text=True, check=True)
+    got = json.loads(opened.stdout)
+    assert got == {"version": len(MIGRATIONS), "heavy": [], "withdrawn": True,
+                   "refs": [[1, "s", "a1", "2021-01-01T00:00:00Z"], [1, "", "a2", None]]}
+    assert len(MIGRATIONS) == 3
+    # the back-filled references are the ones storing a message looks up: an earlier message that
+    # arrives late is superseded at once (a2 from any sender at any time; a1 only at that sent)
     s = Store.open(path)
-    assert s.version == len(MIGRATIONS) == 2
-    assert "withdrawn" in {r[1] for r in s.conn.execute("PRAGMA table_info(alerts)")}
+    late = [Alert(source="t", format="cap", sender=sender, identifier=i, sent=sent) for sender, i, sent in (
+        ("s", "a1", "2021-01-01T00:00:00Z"), ("s", "a1", "2021-01-02T00:00:00Z"),
+        ("other", "a2", "2021-01-02T00:00:00Z"))]
+    assert ingest.save(s, late).new == 3
+    got = [(r["identifier"], r["sent"], r["state"], r["superseded_by"]) for r in s.alerts(order="id")]
+    assert got == [("u1", "2021-01-03T00:00:00Z", "active", None), ("x", "2021-01-03T00:00:00Z", "active", None),
+                   ("a1", "2021-01-01T00:00:00Z", "updated", 1), ("a1", "2021-01-02T00:00:00Z", "active", None),
+                   ("a2", "2021-01-02T00:00:00Z", "updated", 1)]
+
+
+UPGRADE = """
+import json, sys
+from monitor.store import Store
+s = Store.open(sys.argv[1])
+print(json.dumps({
+    "version": s.version, "heavy": sorted({"sqlite_utils", "pandas"} & set(sys.modules)),
+    "withdrawn": "withdrawn" in {r[1] for r in s.conn.execute("PRAGMA table_info(alerts)")},
+    "refs": [list(r) for r in s.conn.execute(
+        "SELECT alert_id, sender, identifier, sent FROM alert_refs ORDER BY rowid")],
+}))
+"""
+
+
+def test_references_match_in_sql_with_an_empty_sender_or_sent_meaning_any(tmp_path):
+    s = Store.open(tmp_path / "m.db")
+
+    def row(identifier, refs):
+        return {"source": "t", "sender": "s", "identifier": identifier, "sent": "2021-01-05T00:00:00Z",
+                "msg_type": "Update", "raw": "", "refs": refs}
+    with s.write():
+        exact = s.insert_alert(row("exact", [["s", "a", "2021-01-01T00:00:00Z"]]))
+        no_sent = s.insert_alert(row("no_sent", [["s", "a", None], ["s", "a", ""]]))  # twice: listed once
+        no_sender = s.insert_alert(row("no_sender", '[["", "a", "2021-01-01T00:00:00Z"]]'))  # refs as JSON text
+        elsewhere = s.insert_alert(row("elsewhere", [["t", "a", "2021-01-01T00:00:00Z"],
+                                                      ["s", "a", "2021-01-02T00:00:00Z"], ["s", "b", None]]))
+        s.insert_alert(row("nothing", []))
+
+    def ids(*key, exclude=0):
+        return [r["id"] for r in s.referencing_alerts(*key, exclude=exclude)]
+
+    assert ids("s", "a", "2021-01-01T00:00:00Z") == [exact, no_sent, no_sender]
+    assert ids("s", "a", "2021-01-01T00:00:00Z", exclude=no_sent) == [exact, no_sender]
+    assert ids("s", "a", "2021-01-02T00:00:00Z") == [no_sent, elsewhere]
+    assert ids("s", "a", None) == [no_sent]
+    assert ids("t", "a", "2021-01-01T00:00:00Z") == [no_sender, elsewhere]
+    assert ids("t", "a", "2021-01-03T00:00:00Z") == []
+    assert ids("s", "A", None) == [] == ids("s", "", None)
+    assert s.count("alert_refs") == 7

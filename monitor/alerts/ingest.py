@@ -60,7 +60,9 @@ def save(store: Store, alerts: list[Alert]) -> IngestCounts:
     received = clock.iso(clock.now())
     with store.write():
         for alert in alerts:
-            if alert.format == "forecast" and _same_forecast(store, alert):
+            # a forecast's stored namesakes (read once, before it is stored: they cannot include it)
+            namesakes = store.find_alert(alert.sender, alert.identifier) if alert.format == "forecast" else None
+            if namesakes is not None and _same_forecast(namesakes, alert):
                 counts.duplicate += 1
                 continue
             new_id = store.insert_alert(row_of(alert, received))
@@ -75,11 +77,11 @@ def save(store: Store, alerts: list[Alert]) -> IngestCounts:
                         if old["id"] != new_id and store.supersede_alert(old["id"], new_id, state):
                             setattr(counts, state, getattr(counts, state) + 1)
             # a message that arrives after the one that supersedes it is superseded at once
-            for later in _referencing(store, alert, new_id):
+            for later in store.referencing_alerts(alert.sender, alert.identifier, alert.sent, exclude=new_id):
                 state = "cancelled" if later["msg_type"] == "Cancel" else "updated"
                 store.supersede_alert(new_id, later["id"], state)
-            if alert.format == "forecast":
-                counts.updated += _replace_forecast(store, alert, new_id)
+            if namesakes is not None:
+                counts.updated += _replace_forecast(store, namesakes, alert, new_id)
     return counts
 
 
@@ -90,33 +92,20 @@ def retire_forecasts(store: Store, source: str, township: str, issued: str, keep
     return store.retire_forecast_alerts(source, f"forecast:{township}:", issued, sorted(keep))
 
 
-def _same_forecast(store: Store, alert: Alert) -> bool:
-    """The newest stored forecast with this identifier is older, still active, and says the same."""
-    rows = store.find_alert(alert.sender, alert.identifier)  # ordered by sent
+def _same_forecast(rows: list[dict], alert: Alert) -> bool:
+    """The newest stored forecast with this identifier (`rows`, by sent) is older, still active,
+    and says the same."""
     latest = rows[-1] if rows else None
     return (latest is not None and latest["state"] == "active" and (latest["sent"] or "") < (alert.sent or "")
             and all(latest[k] == getattr(alert, k) for k in ("colour", "onset", "expires", "headline")))
 
 
-def _replace_forecast(store: Store, alert: Alert, new_id: int) -> int:
-    """Same (sender, identifier): the latest sent wins, whichever order they arrive in.
-    How many stored ones this alert replaced."""
-    rows = [r for r in store.find_alert(alert.sender, alert.identifier) if r["id"] != new_id]
+def _replace_forecast(store: Store, rows: list[dict], alert: Alert, new_id: int) -> int:
+    """Same (sender, identifier) as the stored `rows` (by sent, read before `new_id` was stored):
+    the latest sent wins, whichever order they arrive in. How many stored ones this alert replaced."""
     later = [r for r in rows if (r["sent"] or "") > (alert.sent or "")]
     if later:
         store.supersede_alert(new_id, later[-1]["id"], "updated")
         return 0
     return sum(store.supersede_alert(r["id"], new_id, "updated") for r in rows)
 
-
-def _referencing(store: Store, alert: Alert, new_id: int) -> list[dict]:
-    candidates = store.alerts(where="instr(refs, ?) > 0 AND id != ?", params=(alert.identifier, new_id),
-                              order="sent")
-    out = []
-    for c in candidates:
-        for sender, identifier, sent in c.get("refs") or []:
-            if identifier == alert.identifier and (not sender or sender == alert.sender) \
-                    and (not sent or sent == alert.sent):
-                out.append(c)
-                break
-    return out
