@@ -45,6 +45,7 @@ import httpx
 from . import clock
 from .alerts import Alert, ParsedDocument, parse_document
 from .alerts import ingest
+from .alerts.files import read_capped
 from .errors import DataError, MonitorError, SourceUnreachable
 from .sources import FetchSettings, Source, expand
 from .store import Store
@@ -200,7 +201,7 @@ class Fetcher:
             out.not_modified = True
             return
         for p in files:
-            doc = self._parse(source, self._read(p, source), what=str(p))
+            doc = self._parse(source, read_capped(p, self._max_bytes(source)), what=str(p))
             out.documents += 1
             out.alerts += doc.alerts
             out.warnings += doc.warnings
@@ -223,7 +224,7 @@ class Fetcher:
         async def one(link):
             try:
                 if isinstance(link, Path):
-                    data = self._read(link, source)
+                    data = read_capped(link, self._max_bytes(source))
                 else:
                     data = (await self.get(link, source, headers=headers)).body
                 return self._parse(source, data, what=_shown(str(link)))
@@ -282,17 +283,6 @@ class Fetcher:
         if doc.kind not in expected:
             raise DataError(f"{what}: a {doc.kind} document, but source '{source.name}' is kind {source.kind}")
         return doc
-
-    def _read(self, path: Path, source: Source) -> bytes:
-        limit = self._max_bytes(source)
-        try:
-            with open(path, "rb") as f:
-                data = f.read(limit + 1)
-        except OSError as e:
-            raise DataError(f"{path}: cannot read ({e.strerror})") from None
-        if len(data) > limit:
-            raise DataError(f"{path}: over the {limit:,}-byte limit")
-        return data
 
     def _max_bytes(self, source: Source) -> int:
         return source.max_bytes or self.settings.max_bytes

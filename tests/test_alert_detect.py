@@ -81,6 +81,34 @@ def test_size_limit_applies_to_json_too():
         parse_document(data, max_bytes=100)
 
 
+ENDLESS = Path("/dev/zero")
+
+
+@pytest.mark.skipif(not ENDLESS.exists(), reason="needs /dev/zero, a file that never ends")
+def test_files_are_read_at_most_one_byte_past_the_limit(tmp_path):
+    from monitor.alerts.files import read_capped
+
+    f = tmp_path / "a.json"
+    f.write_bytes(b"x" * 100)
+    assert read_capped(f, 100) == b"x" * 100
+    with pytest.raises(DataError, match=r"a\.json: over the 99-byte limit"):
+        read_capped(f, 99)
+    with pytest.raises(DataError, match="missing: cannot read"):
+        read_capped(tmp_path / "missing", 100)
+    # a file that never ends is refused after limit + 1 bytes instead of being read whole
+    with pytest.raises(DataError, match="/dev/zero: over the 1,000-byte limit"):
+        read_capped(ENDLESS, 1000)
+
+
+@pytest.mark.skipif(not ENDLESS.exists(), reason="needs /dev/zero, a file that never ends")
+def test_imported_files_are_read_capped(monkeypatch):
+    from monitor.alerts import files
+
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(DataError, match="/dev/zero: over the 1,000-byte limit"):
+        files.read_alert_files([ENDLESS])
+
+
 def test_bytes_only():
     with pytest.raises(TypeError):
         parse_document("<alert/>")

@@ -273,6 +273,15 @@ def test_path_source_file_folder_and_unchanged(tmp_path):
     assert both.problem == "data" and "is kind cma" in both.error  # the CAP file is not CMA JSON
 
 
+def test_path_source_over_its_max_bytes_is_refused(tmp_path):
+    f = tmp_path / "a.json"
+    f.write_bytes(CMA_BEIJING.read_bytes())
+    size = f.stat().st_size
+    out = run(Source(name="drop", kind="cma", path=f, max_bytes=size - 1), lambda r: httpx.Response(500))
+    assert out.problem == "data" and out.error == f"{f}: over the {size - 1:,}-byte limit" and out.alerts == []
+    assert run(Source(name="drop", kind="cma", path=f, max_bytes=size), lambda r: httpx.Response(500)).ok
+
+
 def test_path_index_links_stay_in_its_folder(tmp_path):
     (tmp_path / "m.cap").write_bytes((CAP / "v1dot2_appendix_adot1.xml").read_bytes())
     (tmp_path / "index.rss").write_text(

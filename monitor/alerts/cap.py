@@ -1,8 +1,9 @@
 """CAP 1.2 / 1.1 XML messages, and the Atom / RSS indexes that list them, to `Alert`s.
 
 Safety: lxml parses with entity resolution, DTD loading and network access off and no huge-tree
-mode, after a size cap. A document that declares entities (<!ENTITY ...>: the XXE and
-billion-laughs attacks) is refused with DataError; nothing in it is expanded, read or fetched.
+mode, after parse_document's size cap (monitor.alerts.detect, the only caller of parse_xml). A
+document that declares entities (<!ENTITY ...>: the XXE and billion-laughs attacks) is refused
+with DataError; nothing in it is expanded, read or fetched.
 
 Schema: CAP 1.2 messages are checked against the official OASIS schema (cap12.xsd, © OASIS
 Open 2010, via github.com/willglynn/oasiscap, shipped beside this module) with
@@ -47,11 +48,10 @@ _FOREIGN_GEOCODE = re.compile(r"SAME|FIPS|UGC|CAP-CP|EC-MSC|post|ISO|ZIP|NUTS|EM
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.IGNORECASE)
 
 
-def parse_xml(
-    data: bytes, *, source: str = "file", max_bytes: int = 2_000_000, area_codes: list[str] | None = None
-) -> ParsedDocument:
-    """A CAP message, an Atom feed or an RSS channel; DataError if it is none of them."""
-    root = _safe_root(data, max_bytes)
+def parse_xml(data: bytes, *, source: str = "file", area_codes: list[str] | None = None) -> ParsedDocument:
+    """A CAP message, an Atom feed or an RSS channel; DataError if it is none of them.
+    `data` is already within parse_document's size limit."""
+    root = _safe_root(data)
     ns, tag = _split(root.tag)
     if tag == "alert" and ns in CAP_NS:
         raw = _text_of(data, root.getroottree().docinfo.encoding) or etree.tostring(root, encoding="unicode")
@@ -148,9 +148,7 @@ def parse_alert(
 # --- reading XML safely ------------------------------------------------------------------------
 
 
-def _safe_root(data: bytes, max_bytes: int):
-    if len(data) > max_bytes:
-        raise DataError(f"document is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
+def _safe_root(data: bytes):
     if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) and not _DECLARED.match(data):
         try:
             data.decode("utf-8")

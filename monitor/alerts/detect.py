@@ -50,7 +50,7 @@ def parse_document(
     if head == b"<" or data.startswith((b"\xff\xfe", b"\xfe\xff")):
         from .cap import parse_xml
 
-        return parse_xml(data, source=source, max_bytes=max_bytes, area_codes=area_codes)
+        return parse_xml(data, source=source, area_codes=area_codes)
     if head in (b"{", b"["):
         return _parse_json(data, source, area_codes, point, thresholds, issued)
     raise DataError(f"neither XML nor JSON (starts with {data[:12]!r}); expected {ACCEPTED}")

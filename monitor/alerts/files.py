@@ -1,4 +1,9 @@
-"""Reading alert documents from disk: every file parsed before anything is stored."""
+"""Reading alert documents from disk: every file parsed before anything is stored.
+
+`read_capped` is how every alert file is read (`alerts import`, the demo, and sources with a
+`path` in monitor.fetch): never more than one byte past the limit, so an oversized file is
+refused without being loaded.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,19 @@ from ..errors import DataError
 from . import ParsedDocument, parse_document
 
 MAX_FILE_BYTES = 50_000_000  # a national NWS snapshot is ~3 MB; anything this big is not an alert file
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """The bytes of a file of at most `limit` bytes; DataError naming it if it is larger (only
+    limit + 1 bytes are read to tell) or cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+    if len(data) > limit:
+        raise DataError(f"{path}: over the {limit:,}-byte limit")
+    return data
 
 
 def read_alert_files(paths: list[Path], *, area_codes: list[str] | None = None,
@@ -20,12 +38,7 @@ def read_alert_files(paths: list[Path], *, area_codes: list[str] | None = None,
     """
     docs = []
     for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise DataError(f"{path}: cannot read ({e.strerror})") from None
-        if len(data) > MAX_FILE_BYTES:
-            raise DataError(f"{path}: {len(data)} bytes is too big for an alert document")
+        data = read_capped(path, MAX_FILE_BYTES)
         try:
             docs.append(parse_document(data, source="file", max_bytes=MAX_FILE_BYTES, area_codes=area_codes,
                                        point=point, thresholds=thresholds if point else None))
