@@ -26,11 +26,11 @@ is a division code, else as given).
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta, timezone
 
 from .. import clock
 from ..errors import ConfigError, DataError
+from ..geodesy import distance_km
 from . import hazards
 from .model import Alert, ParsedDocument, division_code, utc
 
@@ -180,13 +180,8 @@ def _distance_warning(doc: dict, lon: float, lat: float) -> list[str]:
         dlat, dlon = float(doc["latitude"]), float(doc["longitude"])
     except (KeyError, TypeError, ValueError):
         raise DataError("Open-Meteo document without a numeric latitude/longitude") from None
-    km = _km(lon, lat, dlon, dlat)
+    km = distance_km(lon, lat, dlon, dlat)
     if km > 25:
         return [f"forecast is for ({dlat:.3f}, {dlon:.3f}), {km:,.0f} km from the township point ({lat:.3f}, {lon:.3f})"]
     return []
 
-
-def _km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(a))
