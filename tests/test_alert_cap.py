@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -224,6 +225,10 @@ def test_embedded_cap_1_2_is_schema_checked_too():
     feed = f'<feed xmlns="http://www.w3.org/2005/Atom"><entry><link href="x.cap"/><content type="text/xml">{invalid}</content></entry></feed>'
     (a,) = parse_document(feed.encode()).alerts
     assert any(w.startswith("CAP 1.2 schema:") and "scope" in w for w in a.warnings)
+    # validated where it stands in the feed, it gets what the same message alone gets (without lines)
+    (alone,) = parse_document((CAP / "invalid.cap").read_bytes()).alerts
+    assert a.warnings == [re.sub(r"^CAP 1.2 schema: line \d+: ", "CAP 1.2 schema: ", w) for w in alone.warnings]
+    assert a.raw.startswith("<alert") and a.identifier == alone.identifier
 
 
 # --- hostile and broken input ------------------------------------------------------------------
