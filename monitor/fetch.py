@@ -376,15 +376,15 @@ def save(store: Store, fetched: Fetched) -> ingest.IngestCounts:
     return counts
 
 
-def log_row(fetched: Fetched, counts: ingest.IngestCounts | None = None, error: str | None = None) -> dict:
+def log_row(fetched: Fetched, counts: ingest.IngestCounts | None = None) -> dict:
     c = counts or ingest.IngestCounts()
     notes = "; ".join(fetched.warnings[:5]) + (f"; and {len(fetched.warnings) - 5} more" if len(fetched.warnings) > 5 else "")
     return {
         "source": fetched.source.name, "started": fetched.started, "finished": fetched.finished,
-        "ok": int(fetched.ok and error is None), "http_status": fetched.http_status,
+        "ok": int(fetched.ok), "http_status": fetched.http_status,
         "etag": fetched.etag, "last_modified": fetched.last_modified,
         "new": c.new, "updated": c.updated, "cancelled": c.cancelled,
-        "error": error or fetched.error or (notes or None),
+        "error": fetched.error or (notes or None),
     }
 
 

@@ -48,10 +48,6 @@ class Source:
     enabled: bool = True
     max_links: int | None = None  # None: [fetch] max_links
 
-    @property
-    def where(self) -> str:
-        return self.url or str(self.path)
-
 
 @dataclass(frozen=True)
 class FetchSettings:
@@ -68,13 +64,12 @@ class FetchSettings:
     concurrency: int = 8  # requests in flight at once
     max_links: int = 100  # messages fetched from one Atom/RSS index
     deadline: float = 600.0  # the whole refresh run
-    lock: str | None = None  # lock file; default: the database path + ".refresh.lock"
+    # [fetch] lock (the refresh lock file) is read where the lock is taken: monitor.refresh.lock_path
 
 
 FETCH_DEFAULTS = {f: getattr(FetchSettings, f) for f in (
     "connect_timeout", "read_timeout", "total_timeout", "retries", "backoff", "max_retry_after",
     "max_bytes", "concurrency", "max_links", "deadline")}
-FETCH_KEYS = frozenset(FETCH_DEFAULTS) | {"user_agent", "contact", "lock"}
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -83,16 +78,15 @@ def fetch_settings(config: Config) -> FetchSettings:
     for key, default in FETCH_DEFAULTS.items():
         value = section.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"{config.path}:{config.line_of(key)}: [fetch] {key} must be a number >= 0")
+            raise ConfigError(f"{config.path}:{config.key_line('fetch', key)}: [fetch] {key} must be a number >= 0")
         values[key] = type(default)(value)
     if values["concurrency"] < 1:
-        raise ConfigError(f"{config.path}:{config.line_of('concurrency')}: [fetch] concurrency must be at least 1")
+        raise ConfigError(f"{config.path}:{config.key_line('fetch', 'concurrency')}: [fetch] concurrency must be at least 1")
     contact = str(section.get("contact", "")).strip()
     agent = str(section.get("user_agent", "")).strip() or f"monitor/{__version__}"
     if contact:
         agent += f" (+{contact})"
-    lock = section.get("lock")
-    return FetchSettings(user_agent=agent, lock=str(config.resolve(lock)) if lock else None, **values)
+    return FetchSettings(user_agent=agent, **values)
 
 
 def configured(config: Config, *, include_disabled: bool = False) -> list[Source]:

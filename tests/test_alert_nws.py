@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import parse_document
+from monitor.alerts import ingest, parse_document
 from monitor.errors import DataError
+from monitor.store import Store
 
 NWS = Path(__file__).parent / "data" / "alerts" / "nws"
 SNAPSHOT = NWS / "api_weather_gov_alerts_active_land_2025-02-17T0700Z.json"
@@ -43,7 +44,7 @@ def test_snapshot_first_feature(snapshot):
     )]
     assert ("SAME", "047165") in a.geocodes and ("UGC", "TNC165") in a.geocodes
     assert (a.event, a.hazard, a.severity, a.colour) == ("Flood Advisory", "rainstorm", "Minor", "blue")
-    assert a.expires == "2025-02-18T01:00:00Z" and a.ends is None and a.end == a.expires
+    assert a.expires == "2025-02-18T01:00:00Z" and a.ends is None
     assert json.loads(a.raw)["properties"]["id"] == a.identifier
 
 
@@ -75,7 +76,11 @@ def test_pynws_flood_watch_update():
     assert all(r[0] == "w-nws.webmaster@noaa.gov" and r[2].endswith("Z") for r in a.references)
     assert a.polygons == [] and ("UGC", "ORZ001") in a.geocodes
     assert a.expires == "2019-12-21T13:30:00Z" and a.ends == "2019-12-22T18:00:00Z"
-    assert a.end == a.ends  # the hazard outlasts the message
+    # the hazard outlasts the message: stored, it is in force after `expires`, until `ends`
+    store = Store.open(":memory:")
+    ingest.save(store, [a])
+    in_force = lambda at: [r["identifier"] for r in store.alerts_in_force(at)]
+    assert in_force("2019-12-22T17:59:59Z") == [a.identifier] and in_force("2019-12-22T18:00:00Z") == []
 
 
 def test_pynws_second_has_two_distinct_messages():

@@ -382,6 +382,16 @@ def test_help_describes_the_cron_contract(cli):
     assert "Exit status 1 when any source" in " ".join(cli("status", "--help").output.split())
 
 
+def test_the_refresh_lock_is_fetch_lock_else_beside_the_database(tmp_path):
+    from monitor import config as config_mod
+    from monitor.refresh import lock_path
+
+    db = tmp_path / "data" / "m.db"
+    assert lock_path(config_mod.load(make_config(tmp_path, [])), db) == db.with_name("m.db.refresh.lock")
+    cfg = config_mod.load(make_config(tmp_path, [], {"lock": "run/refresh.lock"}))  # relative to config.toml
+    assert lock_path(cfg, db) == tmp_path / "run" / "refresh.lock"
+
+
 def test_map_is_rewritten_each_run_with_the_refresh_time(setup, feeds, tmp_path):
     url = serve(feeds, "/cma", CMA_BEIJING.read_bytes())
     cli = setup([{"name": "cma", "kind": "cma", "url": url}])

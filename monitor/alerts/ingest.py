@@ -29,11 +29,6 @@ class IngestCounts:
     updated: int = 0
     cancelled: int = 0
 
-    def __iadd__(self, other: "IngestCounts") -> "IngestCounts":
-        for k in ("new", "duplicate", "updated", "cancelled"):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
-        return self
-
 
 def row_of(alert: Alert, received: str) -> dict:
     return {

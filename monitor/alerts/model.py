@@ -13,7 +13,7 @@ does I/O or imports anything heavy. Conventions shared by all parsers:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .. import clock
 from ..errors import MonitorError
@@ -41,7 +41,9 @@ class Alert:
     onset: str | None = None
     effective: str | None = None
     expires: str | None = None  # when the message expires
-    ends: str | None = None  # when the hazard ends, where the format says (NWS `ends`)
+    # when the hazard ends, where the format says (NWS `ends`): an alert whose message lapsed but
+    # whose hazard has not ended still applies, so the store ends it at `ends`, else `expires`
+    ends: str | None = None
     headline: str | None = None
     description: str | None = None
     instruction: str | None = None
@@ -62,19 +64,6 @@ class Alert:
     def key(self) -> tuple[str, str, str | None]:
         """What the store deduplicates on."""
         return (self.sender, self.identifier, self.sent)
-
-    @property
-    def end(self) -> str | None:
-        """When the alert stops mattering: the hazard's end where given (NWS `ends`), else `expires`.
-
-        NWS `expires` is when the message lapses (a newer one is due), `ends` when the hazard is
-        over; an alert whose message lapsed but whose hazard has not ended still applies.
-        """
-        return self.ends or self.expires
-
-    def as_dict(self) -> dict:
-        """A plain dict of plain values (json.dumps writes its tuples as arrays)."""
-        return asdict(self)
 
 
 @dataclass

@@ -6,8 +6,8 @@ are unions of rings here). Zone-only alerts have null geometry; their `geocode` 
 SAME county codes) becomes `geocodes` and `affectedZones` is left to the raw text.
 
 Times: `expires` is when the message lapses, `ends` when the hazard is over; both are kept, and
-`Alert.end` (ends, else expires) is the lifecycle end. Colours: NWS has none, so they come from
-severity (Minor blue, Moderate yellow, Severe orange, Extreme red); Unknown gives None.
+the store ends an alert's validity at `ends`, else `expires`. Colours: NWS has none, so they come
+from severity (Minor blue, Moderate yellow, Severe orange, Extreme red); Unknown gives None.
 A feature without an id, or with fields of the wrong shape, is skipped with a document warning;
 the others still count.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 
-from ..errors import DataError
 from . import hazards
 from .model import Alert, ParsedDocument, utc
 
@@ -36,11 +35,10 @@ def is_nws(doc: object) -> bool:
 
 
 def parse_nws(doc: dict, *, source: str = "file", text: str | None = None) -> ParsedDocument:
-    """Alerts of one NWS document (already JSON-decoded); `text` is the raw of a single Feature."""
+    """Alerts of one NWS document (already JSON-decoded, and recognised by `is_nws`: detect calls
+    this only then); `text` is the raw of a single Feature."""
     if doc.get("type") == "Feature":
         return ParsedDocument("nws", [_alert(doc, source, text or json.dumps(doc, ensure_ascii=False))], [])
-    if not is_nws(doc):
-        raise DataError("a GeoJSON FeatureCollection whose features are not alerts (no properties.event)")
     parsed = ParsedDocument("nws", [], [])
     for n, feature in enumerate(doc["features"], 1):
         if not _is_alert(feature) or not feature["properties"].get("id"):
