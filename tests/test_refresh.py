@@ -14,6 +14,7 @@ from datetime import datetime
 import pytest
 from conftest import Cli, table_dump
 from loopback import ALERTS, NWS_SNAPSHOT, closed_port, make_config, rows, serving, source_rows
+from test_riskmap import embedded
 from werkzeug import Response
 
 CAP = ALERTS / "cap"
@@ -399,7 +400,12 @@ def test_map_is_rewritten_each_run_with_the_refresh_time(setup, feeds, tmp_path)
     page = (tmp_path / "maps" / "risk.html").read_text(encoding="utf-8")
     assert "2021-10-10 09:00" in page and "北京市气象台" in page
     refresh(cli, as_of="2021-10-10T09:20:00+08:00")  # nothing new, but the page says when it was refreshed
-    assert "2021-10-10 09:20" in (tmp_path / "maps" / "risk.html").read_text(encoding="utf-8")
+    doc = embedded((tmp_path / "maps" / "risk.html").read_text(encoding="utf-8"))
+    assert (doc["last_refresh"], doc["data_time"]) == ("2021-10-10 09:20", "2021-10-10 09:20")
+    # drawn again later without a refresh: the page's time moves on, the last refresh stays
+    cli("map", as_of="2021-10-10T10:05:00+08:00")
+    doc = embedded((tmp_path / "maps" / "risk.html").read_text(encoding="utf-8"))
+    assert (doc["last_refresh"], doc["data_time"]) == ("2021-10-10 09:20", "2021-10-10 10:05")
 
 
 def test_a_failing_map_is_loud_but_the_alerts_stay_stored(setup, feeds, monkeypatch):
