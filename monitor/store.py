@@ -560,11 +560,6 @@ class Store:
         )
         return cur.rowcount
 
-    def fetch_log(self, source: str | None = None, limit: int = 50) -> list[dict]:
-        """The latest fetch_log rows (of one source, or all), newest first."""
-        sql = "SELECT * FROM fetch_log" + (" WHERE source = ?" if source else "") + " ORDER BY id DESC LIMIT ?"
-        return [dict(r) for r in self.conn.execute(sql, ((source,) if source else ()) + (int(limit),))]
-
     # --- follow-ups --------------------------------------------------------------------------
 
     def sync_follow_up_rows(self, current: Iterable[tuple], *, at: str) -> dict[str, int]:
