@@ -141,7 +141,25 @@ def _ref_rows(alert_id: int, refs: list) -> list[tuple]:
             for ref in refs if isinstance(ref, (list, tuple)) and len(ref) >= 2 and ref[1] is not None]
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs)
+def _m4_safety(store: Store) -> None:
+    """What keeps data safe and findable:
+    - `meta`: facts about the database itself (e.g. `created_by = demo`, so that `monitor demo`
+      recreates only a database it made, never a user's);
+    - `facilities.ref`: the office's own stable identifier (an asset number), unique where given,
+      on which a re-import matches instead of adding the same sites again;
+    - an index on facility names (lookups by name and the duplicate check on import);
+    - `alerts.withdrawn_by` / `withdrawn_note`: who retired a bad or mistaken alert, and why
+      (`withdrawn` already holds when)."""
+    conn = store.conn
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("ALTER TABLE facilities ADD COLUMN ref TEXT")
+    conn.execute("CREATE UNIQUE INDEX facilities_ref ON facilities(ref) WHERE ref IS NOT NULL")
+    conn.execute("CREATE INDEX facilities_name ON facilities(name)")
+    conn.execute("ALTER TABLE alerts ADD COLUMN withdrawn_by TEXT")
+    conn.execute("ALTER TABLE alerts ADD COLUMN withdrawn_note TEXT")
+
+
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety)
 
 
 # --- the store ------------------------------------------------------------------------------

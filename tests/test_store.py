@@ -97,15 +97,20 @@ def test_an_older_database_is_brought_up_to_date(tmp_path):
     old = sqlite3.connect(path)  # as a version-1 database was: no alerts.withdrawn, no alert_refs yet
     old.execute("DROP TABLE alert_refs")
     old.execute("ALTER TABLE alerts DROP COLUMN withdrawn")
+    old.execute("DROP TABLE meta")  # and none of migration 4
+    old.execute("DROP INDEX facilities_ref")
+    old.execute("DROP INDEX facilities_name")
+    for table, column in (("facilities", "ref"), ("alerts", "withdrawn_by"), ("alerts", "withdrawn_note")):
+        old.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     old.execute("PRAGMA user_version=1")
     old.commit()
     old.close()
-    # opened as the field CLI opens it, in a fresh process: migrations 2 and 3 need no sqlite-utils (nor pandas)
+    # opened as the field CLI opens it, in a fresh process: migrations 2 to 4 need no sqlite-utils (nor pandas)
     opened = subprocess.run([sys.executable, "-c", UPGRADE, str(path)], capture_output=True, text=True, check=True)
     got = json.loads(opened.stdout)
     assert got == {"version": len(MIGRATIONS), "heavy": [], "withdrawn": True,
                    "refs": [[1, "s", "a1", "2021-01-01T00:00:00Z"], [1, "", "a2", None]]}
-    assert len(MIGRATIONS) == 3
+    assert len(MIGRATIONS) == 4
     # the back-filled references are the ones storing a message looks up: an earlier message that
     # arrives late is superseded at once (a2 from any sender at any time; a1 only at that sent)
     s = Store.open(path)
