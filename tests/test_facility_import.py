@@ -53,9 +53,9 @@ def test_a_bad_row_imports_nothing(sample, tmp_path):
                  + f"date,fire,old_wiring,open,{TANGHEKOU[0]},{TANGHEKOU[1]},2021-13-45\n", encoding="utf-8")
     r = sample("facility", "import", str(f), ok=False)
     assert r.exit_code == 1
-    assert "row 3 (typo): unknown status 'brokn' for heating" in r.output
+    assert "row 3 (typo): 未知状态“brokn”（供暖设施）" in r.output and "unknown status 'brokn' for heating" in r.output
     assert "row 5 (nan): lon 'abc' is not a number" in r.output
-    assert "row 6 (kind): unknown kind 'boat'" in r.output
+    assert "row 6 (kind): 未知类别“boat”" in r.output and "unknown kind 'boat'" in r.output
     assert "row 7 (date): due '2021-13-45' is not a date" in r.output
     assert "nothing imported" in r.output
     assert table_dump(sample.db) == before
@@ -118,7 +118,7 @@ def test_geojson_problems_name_the_feature(district, tmp_path):
         {"type": "Feature", "geometry": point, "properties": {"name": "坏", "kind": "fire", "subtype": "oops"}},
     ]}, ensure_ascii=False), encoding="utf-8")
     r = district("facility", "import", str(f), ok=False)
-    assert "feature 2 (坏): unknown subtype 'oops'" in r.output
+    assert "feature 2 (坏): 未知子类“oops”" in r.output and "unknown subtype 'oops'" in r.output
     assert table_dump(district.db) == before
 
 
