@@ -129,28 +129,34 @@ def parse_lon_lat(lon_value, lat_value) -> tuple[float, float]:
     return lon, lat
 
 
+def outside_message(lon: float, lat: float, hint: tuple[str, str] = ("", "")) -> str:
+    """What to say of a point outside the district, with its hint from `outside_hints`."""
+    return (f"坐标 {lon:.6f},{lat:.6f} 不在本区内{hint[0]}；"
+            f"point {lon:.6f},{lat:.6f} is outside the district{hint[1]}")
+
+
 def outside_hints(lons: list[float], lats: list[float], crs: str | None,
-                  locate: Callable[[list[float], list[float]], list]) -> list[str]:
-    """Why each point outside the district may be so, as a hint for its message ("" when none):
+                  locate: Callable[[list[float], list[float]], list]) -> list[tuple[str, str]]:
+    """Why each point outside the district may be so, (Chinese, English), empty when nothing says:
     swapped longitude and latitude when the swapped point is inside (`locate` gives a township or
-    None per point), GCJ-02 read as WGS-84 only when the point converted from GCJ-02 is inside
+    None per point); GCJ-02 read as WGS-84 only when the point converted from GCJ-02 is inside
     (so a point 50 km away is not blamed on GCJ-02)."""
+    hints = [("", "")] * len(lons)
     if not lons:
-        return []
-    hints = [""] * len(lons)
+        return hints
     for i, code in enumerate(locate(list(lats), list(lons))):
         if code is not None:
-            hints[i] = (f"（经纬度似乎填反了：{lats[i]:.6f},{lons[i]:.6f} 在区内，请交换）"
-                        " (longitude and latitude look swapped: swapped, it is inside the district)")
+            hints[i] = ("：经纬度似乎填反了，交换后在区内，请交换经度和纬度",
+                        ": longitude and latitude look swapped (swapped, it is inside); swap them")
     if crs is None:
         from .gcj02 import gcj_to_wgs
 
-        todo = [i for i, h in enumerate(hints) if not h]
+        todo = [i for i, h in enumerate(hints) if not h[0]]
         shifted = [gcj_to_wgs(lons[i], lats[i]) for i in todo]
         codes = locate([p[0] for p in shifted], [p[1] for p in shifted]) if todo else []
         for i, code in zip(todo, codes):
             if code is not None:
-                hints[i] = ("（像是手机地图的 GCJ-02 坐标，请加 --crs gcj02）"
+                hints[i] = ("：像是手机地图的 GCJ-02 坐标，请加 --crs gcj02",
                             " (GCJ-02 coordinates from a phone map? add --crs gcj02)")
     return hints
 

@@ -301,10 +301,10 @@ def add(store: Store, fields: dict, *, crs: str | None, by: str, now: datetime |
         raise UsageError("no townships in the database yet; run `monitor init` first")
     code = locate(store, [rec["lon"]], [rec["lat"]])[0]
     if code is None:
-        from .facilities import outside_hints
+        from .facilities import outside_hints, outside_message
 
         (hint,) = outside_hints([rec["lon"]], [rec["lat"]], crs, lambda x, y: locate(store, x, y))
-        raise UsageError(f"point {rec['lon']:.6f},{rec['lat']:.6f} is outside the district{hint}")
+        raise UsageError(outside_message(rec["lon"], rec["lat"], hint))
     rec["township"] = code
     rec["source"] = rec.get("source") or "cli"
     with store.write():

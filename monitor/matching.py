@@ -31,7 +31,7 @@ from functools import lru_cache
 # the generic part of a name, longest first so that 满族乡 goes before 乡
 ZH_SUFFIXES = ("地区办事处", "满族乡", "民族乡", "街道", "镇", "乡")
 EN_SUFFIXES = ("manchu ethnic township", "ethnic township", "subdistrict", "township", "town")
-SUGGESTED = 5
+SUGGESTED = 3
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 

@@ -63,7 +63,7 @@ def test_a_bad_row_imports_nothing(sample, tmp_path):
     f.write_text(HEADER + f"good,heating,boiler_room,ok,{TANGHEKOU[0]},{TANGHEKOU[1]},\n"
                  + "nowhere,fire,old_wiring,open,121.47,31.23,\n", encoding="utf-8")
     r = sample("facility", "import", str(f), ok=False)
-    assert r.exit_code == 1 and "row 3 (nowhere): point 121.470000,31.230000 is outside the district" in r.output
+    assert r.exit_code == 1 and "row 3 (nowhere): 坐标 121.470000,31.230000 不在本区内；point 121.470000,31.230000 is outside the district" in r.output
     assert table_dump(sample.db) == before
 
 
@@ -112,7 +112,7 @@ def test_geojson_problems_name_the_feature(district, tmp_path):
          "properties": {"name": "上海", "kind": "fire", "subtype": "old_wiring"}},
     ]}, ensure_ascii=False), encoding="utf-8")
     r = district("facility", "import", str(f), ok=False)
-    assert r.exit_code == 1 and "feature 2 (上海): point 121.470000,31.230000 is outside the district" in r.output
+    assert r.exit_code == 1 and "feature 2 (上海): 坐标 121.470000,31.230000 不在本区内；point 121.470000,31.230000 is outside the district" in r.output
     f.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": point, "properties": {"name": "好", "kind": "fire", "subtype": "old_wiring"}},
         {"type": "Feature", "geometry": point, "properties": {"name": "坏", "kind": "fire", "subtype": "oops"}},

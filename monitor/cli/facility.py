@@ -31,7 +31,7 @@ def _by(app: App, by: str | None) -> str:
 
 @click.group("facility")
 def facility():
-    """Heating equipment, fire hazards and flood damage: add, import, list, update, undo, export.
+    """Heating equipment, fire hazards and flood damage: add, import, list, update, note, undo, export.
 
     A facility is named by its id (see `monitor facility list`) or by its name or a unique
     part of it; when a part matches several, the candidates are listed.
@@ -140,8 +140,11 @@ def _print_change(app: App, change, as_json: bool) -> None:
     what = f"#{change.history_id} undoes #{change.undoes}" if change.undoes else f"#{change.history_id}"
     severity = (f"; 损毁程度 severity {_severity_label(f['kind'], change.old_severity)} -> "
                 f"{_severity_label(f['kind'], change.new_severity)}") if change.severity_changed else ""
-    click.echo(f"#{f['id']} {f['name']}: {_status_label(f['kind'], change.old_status)} -> "
-               f"{_status_label(f['kind'], change.new_status)}{severity} ({what}, by {change.by}, "
+    if change.old_status == change.new_status and change.undoes is None:  # a note, an inspection, a severity
+        status = f"{_status_label(f['kind'], change.new_status)} 状态不变 unchanged"
+    else:
+        status = f"{_status_label(f['kind'], change.old_status)} -> {_status_label(f['kind'], change.new_status)}"
+    click.echo(f"#{f['id']} {f['name']}: {status}{severity} ({what}, by {change.by}, "
                f"{clock.local(change.at, app.config.timezone)})")
 
 
