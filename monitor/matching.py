@@ -120,18 +120,18 @@ def match(text: str | None, choices: Sequence[Choice], *, parts: bool = False) -
 
 def _close(t: str, choices: Sequence[Choice], spelled: bool) -> list[Choice]:
     """difflib's close matches of `t` among every key (and, for letters, every name's pinyin)."""
-    owner: dict[str, Choice] = {}
+    owner: dict[str, list[Choice]] = {}  # a key may belong to several (已验收: fire's and flood's)
     for c in choices:
         keys = list(c.keys)
         if spelled:
             keys += [pinyin(k) for k in c.keys if CJK.search(k)]
-        for k in keys:
-            owner.setdefault(k, c)
+        for k in dict.fromkeys(keys):
+            owner.setdefault(k, []).append(c)
     target = t.replace(" ", "") if spelled else t
     # two Chinese characters with one wrong (汤和口, 正長) are as close as short names get
     cutoff = 0.5 if CJK.search(t) else 0.6
     close = difflib.get_close_matches(target, list(owner), n=SUGGESTED * 2, cutoff=cutoff)
-    return list(dict.fromkeys(owner[k] for k in close))[:SUGGESTED]
+    return list(dict.fromkeys(c for k in close for c in owner[k]))[:SUGGESTED]
 
 
 # --- pinyin -----------------------------------------------------------------------------------
