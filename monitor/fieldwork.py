@@ -1,4 +1,4 @@
-"""What field staff do to one facility: find it, change its status, undo a change, list, export.
+"""What field staff do to one facility: find it, change its status, note, undo a change, list, export.
 
 Every change is one `BEGIN IMMEDIATE` transaction that reads the facility's current status
 inside the transaction, checks the move against the kind's table (`kinds`), updates the
@@ -10,10 +10,14 @@ Undo is a compensating change, never an edit: it restores the state before the f
 latest change that has not been undone, and its history row names that change (`undoes`).
 Undoing again reverses the next earlier change, down to (not including) the facility's
 creation. In history rows, a plain change records the inspection and due dates it set (empty
-when it left them alone); an undo records the dates it restored, whatever they are.
+when it left them alone); an undo records the dates it restored, whatever they are. A revised
+damage degree (severity) is recorded with the one it replaced (`old_severity`, `new_severity`,
+both empty when an entry left it alone), and undo puts the old one back. A note is an entry
+whose status stays the same; it changes nothing else and is undone like any entry.
 
 Everything a person types is checked before anything is written: text for control
-characters and length, dates, statuses and transitions. This module imports nothing heavy
+characters and length, dates, statuses and transitions; names are matched forgivingly
+(`matching`: full-width input, pinyin, "did you mean"). This module imports nothing heavy
 (no numpy, shapely or sqlite-utils): `monitor facility update` starts from it.
 """
 
@@ -30,7 +34,7 @@ from . import kinds as K
 from .errors import DataError, UsageError
 from .facilities import CONTROL, CONTROL_OR_NEWLINE
 from .geodesy import EARTH_RADIUS_KM, distance_km
-from .matching import normalise
+from .matching import normalise, shown
 
 if TYPE_CHECKING:
     from .store import Store
@@ -39,12 +43,6 @@ MAX_NOTE = 500
 MAX_BY = 60
 MAX_REF = 100
 CANDIDATES_SHOWN = 10
-
-
-def shown(text: str, limit: int = 40) -> str:
-    """Typed text made safe to echo in a message: controls escaped, long text cut."""
-    safe = CONTROL_OR_NEWLINE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-    return safe if len(safe) <= limit else safe[:limit] + "…"
 
 
 def clean(value: str | None, what: str, *, limit: int, newlines: bool = False) -> str | None:

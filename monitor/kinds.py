@@ -2,7 +2,9 @@
 
 Everything that asks "is this a valid status?", "may X become Y?", "does this change need a
 note?" or "what is this called in Chinese?" reads this table; nothing else hard-codes a status.
-This module imports nothing heavy: the field CLI's fast path uses it.
+The `lookup_*` functions at the end match what people type (full-width, pinyin, English) and
+say "did you mean" through `matching`. This module imports nothing heavy: the field CLI's fast
+path uses it.
 """
 
 from __future__ import annotations
