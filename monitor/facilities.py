@@ -13,6 +13,8 @@ import io
 import json
 import math
 import re
+import unicodedata
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -101,7 +103,7 @@ def parse_date_field(value, field: str) -> str | None:
 
 def parse_coord(value, field: str, low: float, high: float) -> float:
     try:
-        x = float(str(value).strip())
+        x = float(unicodedata.normalize("NFKC", str(value)).strip())  # full-width digits too
     except (TypeError, ValueError):
         raise ValueError(f"{field} '{value}' is not a number") from None
     if not math.isfinite(x) or not low <= x <= high:
@@ -109,35 +111,68 @@ def parse_coord(value, field: str, low: float, high: float) -> float:
     return x
 
 
+def parse_lon_lat(lon_value, lat_value) -> tuple[float, float]:
+    """Longitude and latitude; a latitude out of range whose pair reads as (lat, lon) is named swapped."""
+    lon = parse_coord(lon_value, "lon", -180, 180)
+    try:
+        lat = parse_coord(lat_value, "lat", -90, 90)
+    except ValueError as e:
+        try:
+            parse_coord(lat_value, "lat", -180, 180)
+            if not -90 <= lon <= 90:
+                raise ValueError
+        except ValueError:
+            raise e from None
+        raise ValueError(f"经纬度似乎填反了：纬度 {lat_value} 超出 -90..90，而经度 {lon_value} 像纬度，请交换；"
+                         f"{e}: longitude and latitude look swapped ({lon_value} looks like a latitude); "
+                         "swap them") from None
+    return lon, lat
+
+
+def outside_message(lon: float, lat: float, hint: tuple[str, str] = ("", "")) -> str:
+    """What to say of a point outside the district, with its hint from `outside_hints`."""
+    return (f"坐标 {lon:.6f},{lat:.6f} 不在本区内{hint[0]}；"
+            f"point {lon:.6f},{lat:.6f} is outside the district{hint[1]}")
+
+
+def outside_hints(lons: list[float], lats: list[float], crs: str | None,
+                  locate: Callable[[list[float], list[float]], list]) -> list[tuple[str, str]]:
+    """Why each point outside the district may be so, (Chinese, English), empty when nothing says:
+    swapped longitude and latitude when the swapped point is inside (`locate` gives a township or
+    None per point); GCJ-02 read as WGS-84 only when the point converted from GCJ-02 is inside
+    (so a point 50 km away is not blamed on GCJ-02)."""
+    hints = [("", "")] * len(lons)
+    if not lons:
+        return hints
+    for i, code in enumerate(locate(list(lats), list(lons))):
+        if code is not None:
+            hints[i] = ("：经纬度似乎填反了，交换后在区内，请交换经度和纬度",
+                        ": longitude and latitude look swapped (swapped, it is inside); swap them")
+    if crs is None:
+        from .gcj02 import gcj_to_wgs
+
+        todo = [i for i, h in enumerate(hints) if not h[0]]
+        shifted = [gcj_to_wgs(lons[i], lats[i]) for i in todo]
+        codes = locate([p[0] for p in shifted], [p[1] for p in shifted]) if todo else []
+        for i, code in zip(todo, codes):
+            if code is not None:
+                hints[i] = ("：像是手机地图的 GCJ-02 坐标，请加 --crs gcj02",
+                            " (GCJ-02 coordinates from a phone map? add --crs gcj02)")
+    return hints
+
+
 def normalise(row: dict, *, crs: str | None = None) -> dict:
     """One row to a facility record; ValueError naming the first problem."""
     if row.get("_geometry_error"):
         raise ValueError(row["_geometry_error"])
-    kind_text = clean_text(row.get("kind"), "kind", required=True)
-    try:
-        kind = K.kind(kind_text)
-    except KeyError:
-        raise ValueError(f"unknown kind '{kind_text}'; known: {', '.join(K.KINDS)}") from None
-    sub_text = clean_text(row.get("subtype"), "subtype", required=True)
-    try:
-        subtype = K.subtype_code(kind, sub_text)
-    except KeyError:
-        raise ValueError(f"unknown subtype '{sub_text}' for {kind.code}; known: {', '.join(kind.subtypes)}") from None
-    status_text = clean_text(row.get("status"), "status") or kind.initial
-    try:
-        status = K.status_code(kind, status_text)
-    except KeyError:
-        raise ValueError(f"unknown status '{status_text}' for {kind.code}; "
-                         f"known: {', '.join(kind.statuses)}") from None
+    # kinds' lookups raise UnknownName (a ValueError) saying what is close and what is known
+    kind = K.lookup_kind(clean_text(row.get("kind"), "kind", required=True))
+    subtype = K.lookup_subtype(kind, clean_text(row.get("subtype"), "subtype", required=True))
+    status = K.lookup_status(kind, clean_text(row.get("status"), "status") or kind.initial)
     severity = clean_text(row.get("severity"), "severity")
-    if severity and severity not in kind.severities:
-        found = [c for c, names in kind.severities.items() if severity in names]
-        if not found:
-            allowed = ", ".join(kind.severities) or "none for this kind"
-            raise ValueError(f"unknown severity '{severity}' for {kind.code}; known: {allowed}")
-        severity = found[0]
-    lon = parse_coord(row.get("lon"), "lon", -180, 180)
-    lat = parse_coord(row.get("lat"), "lat", -90, 90)
+    if severity:
+        severity = K.lookup_severity(kind, severity)
+    lon, lat = parse_lon_lat(row.get("lon"), row.get("lat"))
     if crs == "gcj02":
         from .gcj02 import gcj_to_wgs
 

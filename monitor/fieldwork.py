@@ -1,4 +1,4 @@
-"""What field staff do to one facility: find it, change its status, undo a change, list, export.
+"""What field staff do to one facility: find it, change its status, note, undo a change, list, export.
 
 Every change is one `BEGIN IMMEDIATE` transaction that reads the facility's current status
 inside the transaction, checks the move against the kind's table (`kinds`), updates the
@@ -10,10 +10,14 @@ Undo is a compensating change, never an edit: it restores the state before the f
 latest change that has not been undone, and its history row names that change (`undoes`).
 Undoing again reverses the next earlier change, down to (not including) the facility's
 creation. In history rows, a plain change records the inspection and due dates it set (empty
-when it left them alone); an undo records the dates it restored, whatever they are.
+when it left them alone); an undo records the dates it restored, whatever they are. A revised
+damage degree (severity) is recorded with the one it replaced (`old_severity`, `new_severity`,
+both empty when an entry left it alone), and undo puts the old one back. A note is an entry
+whose status stays the same; it changes nothing else and is undone like any entry.
 
 Everything a person types is checked before anything is written: text for control
-characters and length, dates, statuses and transitions. This module imports nothing heavy
+characters and length, dates, statuses and transitions; names are matched forgivingly
+(`matching`: full-width input, pinyin, "did you mean"). This module imports nothing heavy
 (no numpy, shapely or sqlite-utils): `monitor facility update` starts from it.
 """
 
@@ -30,6 +34,7 @@ from . import kinds as K
 from .errors import DataError, UsageError
 from .facilities import CONTROL, CONTROL_OR_NEWLINE
 from .geodesy import EARTH_RADIUS_KM, distance_km
+from .matching import normalise, shown
 
 if TYPE_CHECKING:
     from .store import Store
@@ -38,12 +43,6 @@ MAX_NOTE = 500
 MAX_BY = 60
 MAX_REF = 100
 CANDIDATES_SHOWN = 10
-
-
-def shown(text: str, limit: int = 40) -> str:
-    """Typed text made safe to echo in a message: controls escaped, long text cut."""
-    safe = CONTROL_OR_NEWLINE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-    return safe if len(safe) <= limit else safe[:limit] + "…"
 
 
 def clean(value: str | None, what: str, *, limit: int, newlines: bool = False) -> str | None:
@@ -61,6 +60,7 @@ def clean(value: str | None, what: str, *, limit: int, newlines: bool = False) -
 def typed_date(text: str | None, what: str) -> str | None:
     if text is None or not text.strip():
         return None
+    text = normalise(text)  # a date typed on a Chinese keyboard: ２０２１－１０－０９
     if len(text) > 40 or CONTROL_OR_NEWLINE.search(text):
         raise UsageError(f"{what}: '{shown(text)}' is not a date; use YYYY-MM-DD")
     return clock.parse_date(text, what=what).isoformat()
@@ -68,26 +68,32 @@ def typed_date(text: str | None, what: str) -> str | None:
 
 def kind_named(text: str) -> K.Kind:
     try:
-        return K.kind(text.strip())
-    except KeyError:
-        known = ", ".join(f"{k.code} {k.zh}" for k in K.KINDS.values())
-        raise UsageError(f"unknown kind '{shown(text)}'; known: {known}") from None
+        return K.lookup_kind(text)
+    except K.UnknownName as e:
+        raise UsageError(str(e)) from None
 
 
 def status_named(kind: K.Kind, text: str) -> str:
     try:
-        return K.status_code(kind, text)
-    except KeyError:
-        known = ", ".join(f"{s.code} {s.zh}" for s in kind.statuses.values())
-        raise UsageError(f"unknown status '{shown(text)}' for {kind.code} {kind.zh}; known: {known}") from None
+        return K.lookup_status(kind, text)
+    except K.UnknownName as e:
+        raise UsageError(str(e)) from None
+
+
+def severity_named(kind: K.Kind, text: str) -> str:
+    try:
+        return K.lookup_severity(kind, text)
+    except K.UnknownName as e:
+        raise UsageError(str(e)) from None
 
 
 # --- finding a facility ---------------------------------------------------------------------
 
 def find(store: Store, ref: str) -> dict:
-    """A facility by id ("12" or "#12") or by its exact name or a unique part of it."""
+    """A facility by id ("12", "#12", full-width "＃１２") or by its exact name or a unique part of it."""
     text = (ref or "").strip()
-    number = text[1:] if text.startswith("#") else text
+    folded = normalise(text)
+    number = folded[1:].strip() if folded.startswith("#") else folded
     if number.isascii() and number.isdigit():
         row = store.facility(int(number)) if len(number) < 19 else None
         if row is None:
@@ -96,6 +102,8 @@ def find(store: Store, ref: str) -> dict:
     if not text or len(text) > MAX_REF or CONTROL_OR_NEWLINE.search(text):
         raise UsageError(f"'{shown(text)}' is neither a facility id nor part of a name")
     rows = store.facilities_named(text)
+    if not rows and folded != text:
+        rows = store.facilities_named(folded)
     if len(rows) == 1:
         return store.facility(rows[0]["id"])
     if not rows:
@@ -120,6 +128,9 @@ class Change:
     by: str
     note: str | None
     undoes: int | None = None
+    old_severity: str | None = None
+    new_severity: str | None = None
+    severity_changed: bool = False  # the change set (or an undo restored) the damage degree
 
     @property
     def kind(self) -> K.Kind:
@@ -129,15 +140,18 @@ class Change:
         return {"history_id": self.history_id, "facility_id": self.facility["id"], "name": self.facility["name"],
                 "old_status": self.old_status, "new_status": self.new_status, "at": self.at, "by": self.by,
                 "note": self.note, "last_inspected": self.facility["last_inspected"],
-                "due": self.facility["due"], "undoes": self.undoes}
+                "due": self.facility["due"], "undoes": self.undoes,
+                "old_severity": self.old_severity, "new_severity": self.new_severity,
+                "severity": self.facility.get("severity")}
 
 
-def update(store: Store, ref: str, status: str, *, by: str, note: str | None = None,
-           inspected: str | None = None, due: str | None = None, now: datetime | None = None,
-           tz: str = "Asia/Shanghai") -> Change:
-    """Change one facility's status (and optionally its inspection and due dates).
+def update(store: Store, ref: str, status: str | None, *, by: str, note: str | None = None,
+           inspected: str | None = None, due: str | None = None, severity: str | None = None,
+           now: datetime | None = None, tz: str = "Asia/Shanghai") -> Change:
+    """Change one facility's status, damage degree (severity), inspection or due date.
 
-    The same status again is allowed: it records an inspection, a new due date or a note.
+    The same status again (or no status) is allowed: it records an inspection, a new due date,
+    a revised severity or a note. A severity given is recorded with the one it replaces.
     """
     now = now or clock.now()
     by = clean(by, "--by", limit=MAX_BY)
@@ -148,13 +162,19 @@ def update(store: Store, ref: str, status: str, *, by: str, note: str | None = N
     due = typed_date(due, "--due")
     if inspected and inspected > clock.local_date(now, tz).isoformat():
         raise UsageError(f"--inspected {inspected} is in the future (today is {clock.local_date(now, tz)})")
-    if not status or not status.strip() or len(status) > MAX_REF:
+    if status is not None and (not status.strip() or len(status) > MAX_REF):
         raise UsageError(f"--status '{shown(status or '')}' is not a status")
+    if severity is not None and (not severity.strip() or len(severity) > MAX_REF):
+        raise UsageError(f"--severity “{shown(severity)}”不是损毁程度；--severity '{shown(severity)}' is not a "
+                         "severity (destroyed, major, minor, affected)")
+    if status is None and severity is None and not (inspected or due or note):
+        raise UsageError("没有要记录的内容：请给出 --status、--severity、--inspected、--due 或 --note；nothing to "
+                         "record: give --status, --severity, --inspected, --due or --note")
     with store.write():
         facility = find(store, ref)  # inside the transaction: the status read here is the one we replace
         kind = K.KINDS[facility["kind"]]
-        new = status_named(kind, status)
         old = facility["status"]
+        new = status_named(kind, status) if status is not None else old
         if new != old and new not in kind.transitions.get(old, ()):
             allowed = ", ".join(f"{s} {kind.statuses[s].zh}" for s in kind.transitions.get(old, ()))
             raise UsageError(f"#{facility['id']} {shown(facility['name'])}: {kind.label(old)} cannot become "
@@ -162,13 +182,37 @@ def update(store: Store, ref: str, status: str, *, by: str, note: str | None = N
         if (old, new) in kind.needs_note and not note:
             raise UsageError(f"#{facility['id']}: {kind.label(old)} -> {kind.label(new)} needs a note saying "
                              f"what was done (--note \"...\")")
+        old_severity = facility["severity"]
+        new_severity = severity_named(kind, severity) if severity is not None else None
         at = clock.iso(now)
         store.set_facility_state(facility["id"], status=new, updated=at,
                                  last_inspected=inspected or facility["last_inspected"],
-                                 due=due or facility["due"])
+                                 due=due or facility["due"],
+                                 severity=new_severity if new_severity is not None else old_severity)
         hid = store.append_history(facility["id"], at=at, by=by, old_status=old, new_status=new, note=note,
-                                   inspected=inspected, due=due)
-        return Change(hid, store.facility(facility["id"]), old, new, at, by, note)
+                                   inspected=inspected, due=due,
+                                   old_severity=old_severity if new_severity is not None else None,
+                                   new_severity=new_severity)
+        return Change(hid, store.facility(facility["id"]), old, new, at, by, note,
+                      old_severity=old_severity if new_severity is not None else None, new_severity=new_severity,
+                      severity_changed=new_severity is not None)
+
+
+def note(store: Store, ref: str, text: str, *, by: str, now: datetime | None = None) -> Change:
+    """Record a note on a facility: a history entry whose status stays as it is; nothing else changes."""
+    now = now or clock.now()
+    by = clean(by, "--by", limit=MAX_BY)
+    if not by:
+        raise UsageError("--by is empty; say who made the change")
+    text = clean(text, "the note", limit=MAX_NOTE, newlines=True)
+    if not text:
+        raise UsageError("备注为空：请写下看到或做了什么；the note is empty: say what was found or done")
+    with store.write():
+        facility = find(store, ref)
+        at = clock.iso(now)
+        hid = store.append_history(facility["id"], at=at, by=by, old_status=facility["status"],
+                                   new_status=facility["status"], note=text, inspected=None, due=None)
+        return Change(hid, facility, facility["status"], facility["status"], at, by, text)
 
 
 def _state_before(rows: list[dict], history_id: int) -> dict:
@@ -211,14 +255,20 @@ def undo(store: Store, ref: str, *, by: str, note: str | None = None, now: datet
         before = _state_before(rows, target["id"])
         inspected = before["inspected"] if target["inspected"] else facility["last_inspected"]
         due = before["due"] if target["due"] else facility["due"]
+        # a change that set the damage degree recorded the one it replaced: put that back
+        severity_changed = target.get("new_severity") is not None
+        severity = target["old_severity"] if severity_changed else facility["severity"]
         at = clock.iso(now)
         store.set_facility_state(facility["id"], status=target["old_status"], updated=at,
-                                 last_inspected=inspected, due=due)
+                                 last_inspected=inspected, due=due, severity=severity)
+        old_sev, new_sev = (facility["severity"], severity) if severity_changed else (None, None)
         hid = store.append_history(facility["id"], at=at, by=by, old_status=facility["status"],
                                    new_status=target["old_status"], note=note or f"撤销 undo #{target['id']}",
-                                   inspected=inspected, due=due, undoes=target["id"])
+                                   inspected=inspected, due=due, undoes=target["id"],
+                                   old_severity=old_sev, new_severity=new_sev)
         return Change(hid, store.facility(facility["id"]), facility["status"], target["old_status"], at, by,
-                      note, undoes=target["id"])
+                      note, undoes=target["id"], old_severity=old_sev, new_severity=new_sev,
+                      severity_changed=severity_changed)
 
 
 def history(store: Store, ref: str, limit: int | None = None) -> tuple[dict, list[dict]]:
@@ -249,8 +299,10 @@ def add(store: Store, fields: dict, *, crs: str | None, by: str, now: datetime |
         raise UsageError("no townships in the database yet; run `monitor init` first")
     code = locate(store, [rec["lon"]], [rec["lat"]])[0]
     if code is None:
-        hint = " (GCJ-02 coordinates from a phone map? add --crs gcj02)" if crs is None else ""
-        raise UsageError(f"point {rec['lon']:.6f},{rec['lat']:.6f} is outside the district{hint}")
+        from .facilities import outside_hints, outside_message
+
+        (hint,) = outside_hints([rec["lon"]], [rec["lat"]], crs, lambda x, y: locate(store, x, y))
+        raise UsageError(outside_message(rec["lon"], rec["lat"], hint))
     rec["township"] = code
     rec["source"] = rec.get("source") or "cli"
     with store.write():
@@ -296,24 +348,33 @@ def parse_point(text: str, crs: str | None = None) -> tuple[float, float]:
 def _status_pairs(kinds: Iterable[K.Kind], status: str | None, open_only: bool) -> set[tuple[str, str]] | None:
     if status is None and not open_only:
         return None
-    pairs = set()
-    matched = False
-    for k in kinds:
-        for s in k.statuses.values():
-            if status is not None:
-                try:
-                    if K.status_code(k, status) != s.code:
-                        continue
-                except KeyError:
-                    continue
-                matched = True
-            if open_only and not s.open:
-                continue
-            pairs.add((k.code, s.code))
-    if status is not None and not matched:
-        known = sorted({f"{s.code} {s.zh}" for k in kinds for s in k.statuses.values()})
-        raise UsageError(f"unknown status '{shown(status)}'; known: {', '.join(known)}")
-    return pairs
+    kinds = list(kinds)
+    named: dict[str, str] = {}  # kind -> the status `status` names in it
+    if status is not None:
+        for k in kinds:
+            try:
+                named[k.code] = K.lookup_status(k, status)
+            except K.UnknownName as e:
+                if len(kinds) == 1:
+                    raise UsageError(str(e)) from None
+        if not named:
+            raise UsageError(str(_unknown_status_of_any(kinds, status))) from None
+    return {(k.code, s.code) for k in kinds for s in k.statuses.values()
+            if (status is None or named.get(k.code) == s.code) and (s.open or not open_only)}
+
+
+def _unknown_status_of_any(kinds: list[K.Kind], status: str) -> K.UnknownName:
+    """The error for a status no kind has, suggesting the close ones of every kind."""
+    from .matching import Unmatched, match
+
+    choices = list({c.label: c for k in kinds for c in K.status_choices(k)}.values())
+    choices.sort(key=lambda c: c.label)
+    try:
+        match(status, choices)
+        suggestions = []
+    except Unmatched as e:
+        suggestions = e.suggestions or e.ambiguous
+    return K.unknown("状态", "status", status, choices, suggestions=suggestions)
 
 
 def select(store: Store, filters: Filters, *, today: date) -> list[dict]:

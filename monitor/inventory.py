@@ -65,7 +65,7 @@ def import_townships(store: Store, path: Path, *, crs: str | None = None) -> Imp
 def import_facilities(store: Store, config: Config, path: Path, *, crs: str | None = None,
                       by: str | None = None, dry_run: bool = False) -> ImportResult:
     """Validate every row, then import all of them in one transaction, or none."""
-    from .facilities import read_rows, validate_rows, where
+    from .facilities import outside_hints, outside_message, read_rows, validate_rows, where
 
     if store.count("townships") == 0:
         raise DataError("no townships in the database yet; run `monitor init` first")
@@ -75,10 +75,12 @@ def import_facilities(store: Store, config: Config, path: Path, *, crs: str | No
     good, problems = validate_rows(rows, crs=crs)
     if not problems:
         codes = locate(store, [r["lon"] for r in good], [r["lat"] for r in good])
+        outside = [r for r, code in zip(good, codes) if code is None]
+        hints = dict(zip(map(id, outside), outside_hints([r["lon"] for r in outside], [r["lat"] for r in outside],
+                                                         crs, lambda x, y: locate(store, x, y))))
         for r, code in zip(good, codes):
             if code is None:
-                problems.append(f"{where(r)}: point {r['lon']:.6f},{r['lat']:.6f} is outside the "
-                                f"district{' (GCJ-02 coordinates? use --crs gcj02)' if crs is None else ''}")
+                problems.append(f"{where(r)}: {outside_message(r['lon'], r['lat'], hints[id(r)])}")
             r["township"] = code
     if problems:
         shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])

@@ -2,7 +2,9 @@
 
 Everything that asks "is this a valid status?", "may X become Y?", "does this change need a
 note?" or "what is this called in Chinese?" reads this table; nothing else hard-codes a status.
-This module imports nothing heavy: the field CLI's fast path uses it.
+The `lookup_*` functions at the end match what people type (full-width, pinyin, English) and
+say "did you mean" through `matching`. This module imports nothing heavy: the field CLI's fast
+path uses it.
 """
 
 from __future__ import annotations
@@ -163,3 +165,88 @@ def subtype_code(k: Kind, text: str) -> str:
         if t in (zh, en):
             return code
     raise KeyError(text)
+
+
+# --- what people type -------------------------------------------------------------------------
+# Forgiving lookups for the command line and imports (monitor.matching: full-width input, case,
+# pinyin, "did you mean"). Each raises UnknownName, a ValueError whose message says, in Chinese
+# then in English, what was typed, what was close and what is known.
+
+class UnknownName(ValueError):
+    """A kind, subtype, status or severity that names nothing (the message lists what does)."""
+
+
+def kind_choices() -> list:
+    from .matching import Choice
+
+    return [Choice(k.code, (k.code, k.zh, k.en), f"{k.code} {k.zh}") for k in KINDS.values()]
+
+
+def status_choices(k: Kind) -> list:
+    from .matching import Choice
+
+    return [Choice(s.code, (s.code, s.zh, s.en), f"{s.code} {s.zh}") for s in k.statuses.values()]
+
+
+def subtype_choices(k: Kind) -> list:
+    from .matching import Choice
+
+    return [Choice(code, (code, zh, en), f"{code} {zh}") for code, (zh, en) in k.subtypes.items()]
+
+
+def severity_choices(k: Kind) -> list:
+    from .matching import Choice
+
+    return [Choice(code, (code, zh, en), f"{code} {zh}") for code, (zh, en) in k.severities.items()]
+
+
+def unknown(what_zh: str, what_en: str, text: str, choices: list, *, scope_zh: str = "", scope_en: str = "",
+            suggestions: list = ()) -> UnknownName:
+    """The error for `text` naming none of `choices`: did you mean (when something is close), known."""
+    from .matching import shown
+
+    t = shown(text)
+    zh, en = f"未知{what_zh}“{t}”{scope_zh}", f"unknown {what_en} '{t}'{scope_en}"
+    if suggestions:
+        zh += f"，是否要找：{'、'.join(c.label for c in suggestions)}？"
+        en += f"; did you mean {' or '.join(c.label for c in suggestions)}? Known: "
+    else:
+        zh += "；"
+        en += "; known: "
+    zh += f"可用：{'、'.join(c.label for c in choices)}"
+    en += ", ".join(c.label for c in choices)
+    return UnknownName(f"{zh}；{en}")
+
+
+def _lookup(choices: list, text: str, what_zh: str, what_en: str, scope_zh: str = "", scope_en: str = "") -> str:
+    from .matching import Unmatched, match
+
+    try:
+        return match(text, choices).value
+    except Unmatched as e:
+        raise unknown(what_zh, what_en, text, choices, scope_zh=scope_zh, scope_en=scope_en,
+                      suggestions=e.suggestions or e.ambiguous) from None
+
+
+def lookup_kind(text: str) -> Kind:
+    """The kind `text` names (code, Chinese or English name, pinyin; full-width folded)."""
+    return KINDS[_lookup(kind_choices(), text, "类别", "kind")]
+
+
+def lookup_status(k: Kind, text: str) -> str:
+    """The code of the status of kind `k` that `text` names."""
+    return _lookup(status_choices(k), text, "状态", "status", f"（{k.zh}）", f" for {k.code} {k.zh}")
+
+
+def lookup_subtype(k: Kind, text: str) -> str:
+    """The code of the subtype of kind `k` that `text` names."""
+    return _lookup(subtype_choices(k), text, "子类", "subtype", f"（{k.zh}）", f" for {k.code} {k.zh}")
+
+
+def lookup_severity(k: Kind, text: str) -> str:
+    """The code of the damage degree of kind `k` that `text` names."""
+    if not k.severities:
+        with_one = "、".join(x.zh for x in KINDS.values() if x.severities)
+        raise UnknownName(f"{k.zh}没有损毁程度（只有{with_one}有）；{k.code} {k.zh} has no severity "
+                          f"(only {', '.join(x.code for x in KINDS.values() if x.severities)} has one)")
+    return _lookup(severity_choices(k), text, "损毁程度", "severity", f"（{k.zh}）", f" for {k.code} {k.zh}")

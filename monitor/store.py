@@ -159,7 +159,16 @@ def _m4_safety(store: Store) -> None:
     conn.execute("ALTER TABLE alerts ADD COLUMN withdrawn_note TEXT")
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety)
+def _m5_severity_history(store: Store) -> None:
+    """A damage assessment (flood `severity`) revised in the field is recorded like a status change:
+    `status_history.old_severity` / `new_severity`, both NULL when an entry left the severity alone
+    (every entry before this migration did)."""
+    conn = store.conn
+    conn.execute("ALTER TABLE status_history ADD COLUMN old_severity TEXT")
+    conn.execute("ALTER TABLE status_history ADD COLUMN new_severity TEXT")
+
+
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history)
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -290,21 +299,28 @@ class Store:
         return [dict(r) for r in rows]
 
     def township_lookup(self, text: str) -> dict:
-        """A township by code, name or a unique part of its name."""
-        rows = self.conn.execute(
-            "SELECT code, name, name_en FROM townships WHERE code = ? OR name = ? OR name_en = ?",
-            (text, text, text),
-        ).fetchall()
-        if not rows:
-            rows = self.conn.execute(
-                "SELECT code, name, name_en FROM townships WHERE instr(name, ?) > 0", (text,)
-            ).fetchall()
-        if len(rows) == 1:
-            return dict(rows[0])
-        if not rows:
-            raise UsageError(f"no township '{text}'; `monitor townships list` shows them")
-        names = ", ".join(r["name"] for r in rows)
-        raise UsageError(f"township '{text}' is ambiguous: {names}")
+        """A township by code, name, short name (汤河口), a unique part of its name, pinyin or English
+        name, full-width input folded (monitor.matching); UsageError with "did you mean" otherwise."""
+        from .matching import Choice, Unmatched, match, shown
+
+        rows = [dict(r) for r in self.conn.execute("SELECT code, name, name_en FROM townships ORDER BY code")]
+        choices = [Choice(r["code"], (r["code"], r["name"], r["name_en"]),
+                          f"{r['name']} {r['name_en']}" if r["name_en"] else r["name"]) for r in rows]
+        try:
+            code = match(text, choices, parts=True).value
+        except Unmatched as e:
+            t = shown(e.text)
+            if e.ambiguous:
+                names = ", ".join(c.label for c in e.ambiguous)
+                raise UsageError(f"“{t}”对应多个乡镇：{'、'.join(c.label for c in e.ambiguous)}，请写全名称；"
+                                 f"township '{t}' is ambiguous: {names}; type more of the name") from None
+            if e.suggestions:
+                zh, en = "、".join(c.label for c in e.suggestions), " or ".join(c.label for c in e.suggestions)
+                raise UsageError(f"没有乡镇“{t}”，是否要找：{zh}？；no township '{t}': did you mean {en}? "
+                                 "(`monitor townships list` shows them)") from None
+            raise UsageError(f"没有乡镇“{t}”，`monitor townships list` 列出全部乡镇；no township '{t}'; "
+                             "`monitor townships list` shows them") from None
+        return next(r for r in rows if r["code"] == code)
 
     # --- facilities --------------------------------------------------------------------------
 
@@ -371,23 +387,25 @@ class Store:
         return [dict(r) for r in rows]
 
     def set_facility_state(self, facility_id: int, *, status: str, updated: str,
-                           last_inspected: str | None, due: str | None) -> None:
-        """Set a facility's status, inspection and due dates (absolute values) and `updated`."""
-        cur = self.conn.execute(
-            "UPDATE facilities SET status = ?, updated = ?, last_inspected = ?, due = ? WHERE id = ?",
-            (status, updated, last_inspected, due, facility_id),
-        )
+                           last_inspected: str | None, due: str | None, severity: Any = ...) -> None:
+        """Set a facility's status, inspection and due dates, severity unless left out (absolute
+        values) and `updated`."""
+        sets, params = "status = ?, updated = ?, last_inspected = ?, due = ?", [status, updated, last_inspected, due]
+        if severity is not ...:
+            sets, params = sets + ", severity = ?", params + [severity]
+        cur = self.conn.execute(f"UPDATE facilities SET {sets} WHERE id = ?", (*params, facility_id))
         if cur.rowcount != 1:
             raise DataError(f"facility {facility_id} is not in the database")
 
     def append_history(self, facility_id: int, *, at: str, by: str, old_status: str | None, new_status: str,
                        note: str | None, inspected: str | None, due: str | None,
-                       undoes: int | None = None) -> int:
+                       undoes: int | None = None, old_severity: str | None = None,
+                       new_severity: str | None = None) -> int:
         """Append one status_history row; its id."""
         cur = self.conn.execute(
-            "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due, undoes)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (facility_id, at, by, old_status, new_status, note, inspected, due, undoes),
+            "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due, undoes,"
+            " old_severity, new_severity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (facility_id, at, by, old_status, new_status, note, inspected, due, undoes, old_severity, new_severity),
         )
         return cur.lastrowid
 

@@ -53,9 +53,9 @@ def test_a_bad_row_imports_nothing(sample, tmp_path):
                  + f"date,fire,old_wiring,open,{TANGHEKOU[0]},{TANGHEKOU[1]},2021-13-45\n", encoding="utf-8")
     r = sample("facility", "import", str(f), ok=False)
     assert r.exit_code == 1
-    assert "row 3 (typo): unknown status 'brokn' for heating" in r.output
+    assert "row 3 (typo): 未知状态“brokn”（供暖设施）" in r.output and "unknown status 'brokn' for heating" in r.output
     assert "row 5 (nan): lon 'abc' is not a number" in r.output
-    assert "row 6 (kind): unknown kind 'boat'" in r.output
+    assert "row 6 (kind): 未知类别“boat”" in r.output and "unknown kind 'boat'" in r.output
     assert "row 7 (date): due '2021-13-45' is not a date" in r.output
     assert "nothing imported" in r.output
     assert table_dump(sample.db) == before
@@ -63,7 +63,7 @@ def test_a_bad_row_imports_nothing(sample, tmp_path):
     f.write_text(HEADER + f"good,heating,boiler_room,ok,{TANGHEKOU[0]},{TANGHEKOU[1]},\n"
                  + "nowhere,fire,old_wiring,open,121.47,31.23,\n", encoding="utf-8")
     r = sample("facility", "import", str(f), ok=False)
-    assert r.exit_code == 1 and "row 3 (nowhere): point 121.470000,31.230000 is outside the district" in r.output
+    assert r.exit_code == 1 and "row 3 (nowhere): 坐标 121.470000,31.230000 不在本区内；point 121.470000,31.230000 is outside the district" in r.output
     assert table_dump(sample.db) == before
 
 
@@ -112,13 +112,13 @@ def test_geojson_problems_name_the_feature(district, tmp_path):
          "properties": {"name": "上海", "kind": "fire", "subtype": "old_wiring"}},
     ]}, ensure_ascii=False), encoding="utf-8")
     r = district("facility", "import", str(f), ok=False)
-    assert r.exit_code == 1 and "feature 2 (上海): point 121.470000,31.230000 is outside the district" in r.output
+    assert r.exit_code == 1 and "feature 2 (上海): 坐标 121.470000,31.230000 不在本区内；point 121.470000,31.230000 is outside the district" in r.output
     f.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": point, "properties": {"name": "好", "kind": "fire", "subtype": "old_wiring"}},
         {"type": "Feature", "geometry": point, "properties": {"name": "坏", "kind": "fire", "subtype": "oops"}},
     ]}, ensure_ascii=False), encoding="utf-8")
     r = district("facility", "import", str(f), ok=False)
-    assert "feature 2 (坏): unknown subtype 'oops'" in r.output
+    assert "feature 2 (坏): 未知子类“oops”" in r.output and "unknown subtype 'oops'" in r.output
     assert table_dump(district.db) == before
 
 

@@ -260,7 +260,8 @@ def test_python_dash_m_monitor_is_the_same_command(sample):
     assert "#1 泉河街道馥郁苑社区 燃气壁挂炉: 未检查 unchecked -> 正常 ok" in r.stdout
     assert history(sample.db, 1)[-1]["by"] == "模块"
     r = run_module("facility", "update", "1", "--status", "brokn", env_db=sample.db)
-    assert r.returncode == 2 and r.stderr.startswith("monitor: unknown status 'brokn'")
+    assert r.returncode == 2 and r.stderr.startswith("monitor: 未知状态“brokn”") \
+        and "unknown status 'brokn'" in r.stderr
     r = run_module("--help", env_db=sample.db)
     assert r.returncode == 0 and "Usage: monitor" in r.stdout and "facility" in r.stdout
     assert json.loads(run_module("facility", "list", "--json", env_db=sample.db).stdout) == listed(sample, as_of=None)

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 
 HEAVY = ("pandas", "geopandas", "shapely", "folium", "httpx", "numpy", "sqlite_utils", "pyproj", "lxml", "branca",
-         "jinja2", "xmlschema", "pyogrio")
+         "jinja2", "xmlschema", "pyogrio", "pypinyin")
 
 
 def monitor_script() -> list[str]:

@@ -102,15 +102,18 @@ def test_an_older_database_is_brought_up_to_date(tmp_path):
     old.execute("DROP INDEX facilities_name")
     for table, column in (("facilities", "ref"), ("alerts", "withdrawn_by"), ("alerts", "withdrawn_note")):
         old.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    for column in ("old_severity", "new_severity"):  # and none of migration 5
+        old.execute(f"ALTER TABLE status_history DROP COLUMN {column}")
     old.execute("PRAGMA user_version=1")
     old.commit()
     old.close()
-    # opened as the field CLI opens it, in a fresh process: migrations 2 to 4 need no sqlite-utils (nor pandas)
+    # opened as the field CLI opens it, in a fresh process: migrations 2 to 5 need no sqlite-utils (nor pandas)
     opened = subprocess.run([sys.executable, "-c", UPGRADE, str(path)], capture_output=True, text=True, check=True)
     got = json.loads(opened.stdout)
     assert got == {"version": len(MIGRATIONS), "heavy": [], "withdrawn": True,
+                   "severity_history": ["new_severity", "old_severity"],
                    "refs": [[1, "s", "a1", "2021-01-01T00:00:00Z"], [1, "", "a2", None]]}
-    assert len(MIGRATIONS) == 4
+    assert len(MIGRATIONS) == 5
     # the back-filled references are the ones storing a message looks up: an earlier message that
     # arrives late is superseded at once (a2 from any sender at any time; a1 only at that sent)
     s = Store.open(path)
@@ -131,6 +134,8 @@ s = Store.open(sys.argv[1])
 print(json.dumps({
     "version": s.version, "heavy": sorted({"sqlite_utils", "pandas"} & set(sys.modules)),
     "withdrawn": "withdrawn" in {r[1] for r in s.conn.execute("PRAGMA table_info(alerts)")},
+    "severity_history": sorted({r[1] for r in s.conn.execute("PRAGMA table_info(status_history)")}
+                               & {"old_severity", "new_severity"}),
     "refs": [list(r) for r in s.conn.execute(
         "SELECT alert_id, sender, identifier, sent FROM alert_refs ORDER BY rowid")],
 }))

@@ -31,7 +31,7 @@ def _by(app: App, by: str | None) -> str:
 
 @click.group("facility")
 def facility():
-    """Heating equipment, fire hazards and flood damage: add, import, list, update, undo, export.
+    """Heating equipment, fire hazards and flood damage: add, import, list, update, note, undo, export.
 
     A facility is named by its id (see `monitor facility list`) or by its name or a unique
     part of it; when a part matches several, the candidates are listed.
@@ -40,10 +40,29 @@ def facility():
 
 # --- changing one facility --------------------------------------------------------------------
 
-@facility.command("update")
+def _statuses_help() -> str:
+    """Each kind's statuses and the moves it allows, for `facility update --help` (from kinds.py)."""
+    from .. import kinds as K
+
+    lines = ["\b", "状态 Statuses (code 中文 English -> allowed next):"]
+    for k in K.KINDS.values():
+        lines.append(f"  {k.code} {k.zh} {k.en}:")
+        for s in k.statuses.values():
+            nxt = ", ".join(k.transitions.get(s.code, ()))
+            lines.append(f"    {s.code} {s.zh} {s.en} -> {nxt}")
+        if k.severities:
+            lines.append(f"  {k.code} severity 损毁程度: "
+                         + ", ".join(f"{c} {zh}" for c, (zh, _en) in k.severities.items()))
+    return "\n".join(lines)
+
+
+@facility.command("update", epilog=_statuses_help())
 @click.argument("ref", metavar=REF)
-@click.option("--status", "-s", required=True,
-              help="The new status, as a code, in Chinese or in English (e.g. repaired, 已修复).")
+@click.option("--status", "-s",
+              help="The new status, as a code, in Chinese or in English (e.g. repaired, 已修复); "
+                   "leave out to keep it.")
+@click.option("--severity", help="Revised damage degree (flood damage): destroyed 损毁, major 严重受损, "
+                                 "minor 轻微受损, affected 受影响; recorded with the one it replaces.")
 @click.option("--note", "-n", help="What was found or done. Required for closing moves such as accepting a "
                                    "repair or closing a fire hazard.")
 @click.option("--by", help="Who made the change (default: config [field] default_by, then the login name).")
@@ -51,23 +70,44 @@ def facility():
 @click.option("--due", metavar="DATE", help="New due date, YYYY-MM-DD.")
 @click.option("--json", "as_json", is_flag=True, help="Output the change as JSON.")
 @pass_app
-def facility_update(app: App, ref: str, status: str, note: str | None, by: str | None, inspected: str | None,
-                    due: str | None, as_json: bool):
+def facility_update(app: App, ref: str, status: str | None, severity: str | None, note: str | None, by: str | None,
+                    inspected: str | None, due: str | None, as_json: bool):
     """Change a facility's status after an inspection or a repair, and record it in the history.
 
     The move must be allowed for the facility's kind (an error names the allowed next
-    statuses); the same status again records an inspection, a due date or a note.
+    statuses); the same status again, or none, records an inspection, a due date, a revised
+    damage degree (--severity) or a note. `monitor facility note` adds just a note.
 
     \b
     Examples:
       monitor facility update 116 --status repaired --note "桥面修复" --by 王磊
       monitor facility update 159 -s 正常 --note "更换循环泵" --inspected 2021-10-09
       monitor facility update 丽湖社区 --status 已整改 --note "清理杂物，打通安全出口"
+      monitor facility update 116 --severity major --note "复查：桥墩冲刷加重"
     """
     from .. import clock, fieldwork
 
     change = fieldwork.update(app.existing_store(), ref, status, by=_by(app, by), note=note, inspected=inspected,
-                              due=due, now=clock.now(), tz=app.config.timezone)
+                              due=due, severity=severity, now=clock.now(), tz=app.config.timezone)
+    _print_change(app, change, as_json)
+
+
+@facility.command("note")
+@click.argument("ref", metavar=REF)
+@click.argument("text")
+@click.option("--by", help="Who writes it (default: config [field] default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="Output the entry as JSON.")
+@pass_app
+def facility_note(app: App, ref: str, text: str, by: str | None, as_json: bool):
+    """Add a note to a facility's history without changing its status or anything else.
+
+    \b
+    Example:
+      monitor facility note 159 "村委会反映夜间有异响，明早复查" --by 王磊
+    """
+    from .. import clock, fieldwork
+
+    change = fieldwork.note(app.existing_store(), ref, text, by=_by(app, by), now=clock.now())
     _print_change(app, change, as_json)
 
 
@@ -98,9 +138,22 @@ def _print_change(app: App, change, as_json: bool) -> None:
         return
     f = change.facility
     what = f"#{change.history_id} undoes #{change.undoes}" if change.undoes else f"#{change.history_id}"
-    click.echo(f"#{f['id']} {f['name']}: {_status_label(f['kind'], change.old_status)} -> "
-               f"{_status_label(f['kind'], change.new_status)} ({what}, by {change.by}, "
+    severity = (f"; 损毁程度 severity {_severity_label(f['kind'], change.old_severity)} -> "
+                f"{_severity_label(f['kind'], change.new_severity)}") if change.severity_changed else ""
+    if change.old_status == change.new_status and change.undoes is None:  # a note, an inspection, a severity
+        status = f"{_status_label(f['kind'], change.new_status)} 状态不变 unchanged"
+    else:
+        status = f"{_status_label(f['kind'], change.old_status)} -> {_status_label(f['kind'], change.new_status)}"
+    click.echo(f"#{f['id']} {f['name']}: {status}{severity} ({what}, by {change.by}, "
                f"{clock.local(change.at, app.config.timezone)})")
+
+
+def _severity_label(kind_code: str, severity: str | None) -> str:
+    from .. import kinds as K
+
+    k = K.KINDS.get(kind_code)
+    names = k.severities.get(severity) if k and severity else None
+    return f"{names[0]} {names[1]}" if names else (severity or "-")
 
 
 @facility.command("add")
@@ -339,6 +392,9 @@ def _history_table(f: dict, rows: list[dict], tz: str, title: str) -> None:
     for r in rows:
         change = (f"{_status_label(f['kind'], r['old_status'])} -> " if r["old_status"] else "创建 created: ") \
             + _status_label(f["kind"], r["new_status"])
+        if r.get("old_severity") is not None or r.get("new_severity") is not None:
+            change += (f"; 损毁程度 severity {_severity_label(f['kind'], r['old_severity'])} -> "
+                       f"{_severity_label(f['kind'], r['new_severity'])}")
         marks = []
         if r["undoes"]:
             marks.append(f"撤销 undoes #{r['undoes']}")
