@@ -24,7 +24,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "district": {"name", "name_en", "code", "timezone", "townships"},
     "store": {"db", "busy_timeout_ms"},
     "field": {"default_by"},
-    "season": {"heating_start", "heating_end", "preseason_days"},
+    "season": {"heating_start", "heating_end", "preseason_days", "fire_start", "fire_end", "fire_high_start", "fire_high_end"},
     "priority": {"households_raise", "score_weights"},
     "map": {"out", "title", "history_entries", "basemap"},
     "demo": {"as_of", "db", "map", "facilities", "alerts"},
