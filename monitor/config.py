@@ -27,7 +27,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "season": {"heating_start", "heating_end", "preseason_days", "fire_start", "fire_end", "fire_high_start", "fire_high_end"},
     "priority": {"households_raise", "score_weights"},
     "map": {"out", "title", "history_entries", "basemap"},
-    "demo": {"as_of", "db", "map", "facilities", "alerts"},
+    "demo": {"as_of", "db", "map", "facilities", "changes", "alerts"},
     "fetch": {"user_agent", "contact", "connect_timeout", "read_timeout", "total_timeout", "retries", "backoff",
               "max_retry_after", "max_bytes", "concurrency", "max_links", "deadline", "lock"},
     "forecast": {"min_temperature_c", "drop_48h_c", "gust_ms", "snowfall_mm"},
