@@ -174,3 +174,22 @@ def test_a_warning_at_a_level_its_type_lacks_is_stored_with_a_warning_not_refuse
     assert [(f, c) for f, c, _ in rows] == [("cma", "blue"), ("cap", "blue")]
     for _, _, warnings in rows:
         assert "道路结冰预警信号没有蓝色一级" in warnings and "road icing signals have no blue level" in warnings
+
+
+def test_the_forest_fire_warnings_of_beijings_fire_office_parse_like_any_other():
+    """北京市森防办's 森林火险橙色预警 (2025-04-01 16:00, 1st-6th April, as reported), served in the
+    QWeather v7 shape of the real Beijing gale message: forest_fire, orange, all of Beijing."""
+    import json
+
+    from conftest import DATA
+
+    from monitor.alerts import parse_document
+
+    doc = json.loads((DATA / "alerts" / "cn" / "weather-warning-zh-json__c1871d8.json").read_text(encoding="utf-8"))
+    w = doc["warning"][0]
+    w.update(sender="北京市森林防火办公室", type="", typeName="森林火险", level="橙色", severityColor="",
+             title="北京市森林防火办公室2025年04月01日16时发布森林火险橙色预警", pubTime="2025-04-01T16:00+08:00",
+             startTime="2025-04-01T16:00+08:00", endTime="2025-04-06T23:59+08:00")
+    (a,) = parse_document(json.dumps(doc, ensure_ascii=False).encode(), source="file", max_bytes=10**6).alerts
+    assert (a.hazard, a.colour, a.division_codes) == ("forest_fire", "orange", ["110000000000"])
+    assert not [x for x in a.warnings if "没有" in x]  # not a CMA signal type: its levels are not checked
