@@ -15,6 +15,10 @@ Evaluation is pure and columnar:
                  about as much as the point-in-area tests themselves
     explain      for one facility: each rule, whether it matched, and why or why not
 
+Calendar rules: the pre-season window and the heating season (inspections not done since they
+opened), heating access blocked by flood damage in those months, and the forest-fire prevention
+period (every qualifying site, at `priority_high` in the high fire-risk period).
+
 Forecast-derived hazards (alerts of format 'forecast', see monitor.alerts.forecast) flow through
 the same hazard rules as official warnings; a rule can leave them out with `forecasts = false`.
 """
@@ -247,6 +251,8 @@ def calendar_cutoff(rule: Rule, today: date, season: Season) -> date | None:
         start = season.start
     elif rule.trigger == "access":
         return season.start if season.preseason_start <= today <= season.end else None
+    elif rule.trigger == "fire_period":
+        return season.fire.start if season.fire else None
     else:
         return None
     if rule.max_age_days:
@@ -289,11 +295,13 @@ def evaluate(f: Facilities, areas: list[Area], rules: list[Rule], *, today: date
                     m = np.zeros(n, bool)
                 elif rule.trigger == "access":
                     m = base & f.blocks_heating
+                elif rule.trigger == "fire_period":
+                    m = base.copy()  # every qualifying site goes on the patrol list for the period
                 else:
                     m = base & (f.inspected < cutoff.toordinal())
                 key = f.inspected
             rows = np.flatnonzero(m)
-            rank = np.full(len(rows), rule.rank(None), dtype=np.int8)
+            rank = np.full(len(rows), _calendar_rank(rule, today, season), dtype=np.int8)
             values, group = np.unique(key[rows], return_inverse=True)
             groups = [int(v) for v in values]
             group = group.astype(np.int32).ravel()
@@ -301,6 +309,13 @@ def evaluate(f: Facilities, areas: list[Area], rules: list[Rule], *, today: date
             rank = np.maximum(rank - raised[rows], 1).astype(np.int8)
         results.append(Hits(rule, rows, rank, group, groups, cutoff))
     return results
+
+
+def _calendar_rank(rule: Rule, today: date, season: Season) -> int:
+    """A non-hazard rule's rank: its priority, or priority_high in the high fire-risk period."""
+    if rule.trigger == "fire_period" and rule.priority_high and season.fire and season.fire.high(today):
+        return int(rule.priority_high[1])
+    return rule.rank(None)
 
 
 def _cause_groups(rows: np.ndarray, masks: list[np.ndarray], ids: list[int]) -> tuple[np.ndarray, list]:
@@ -422,6 +437,12 @@ def _texts(h: Hits, group: int, status: int, subtype: int, areas: list[Area], *,
         season_start=season.start.isoformat(), season_end=season.end.isoformat(),
         preseason_start=season.preseason_start.isoformat(), max_age_days=rule.max_age_days or "",
     )
+    fire = season.fire
+    if fire:
+        high = fire.high(today)
+        values.update(fire_start=fire.start.isoformat(), fire_end=fire.end.isoformat(),
+                      fire_period="森林高火险期" if high else "森林防火期",
+                      fire_period_en="high fire-risk period" if high else "forest-fire prevention period")
     causes: list = []
     if rule.trigger == "hazard":
         cause_areas = [areas[j] for j in h.groups[group]]
@@ -450,12 +471,22 @@ def _texts(h: Hits, group: int, status: int, subtype: int, areas: list[Area], *,
                       inspected_en=date.fromordinal(inspected).isoformat() if inspected != NEVER else "never")
         what = {"preseason": f"pre-season window {season.preseason_start}..{season.preseason_end}",
                 "season": f"heating season {season.start}..{season.end}",
-                "access": f"pre-season and heating season {season.preseason_start}..{season.end}"}[rule.trigger]
-        if rule.max_age_days and rule.trigger != "access":
+                "access": f"pre-season and heating season {season.preseason_start}..{season.end}",
+                "fire_period": _fire_words(season.fire, today)}[rule.trigger]
+        if rule.max_age_days and rule.trigger in ("season", "preseason"):
             what += f", inspections older than {rule.max_age_days} days count as none"
         causes = [{"date": h.cutoff.isoformat(), "what": what}]
     return (rule.reason.format_map(values), rule.reason_en.format_map(values),
             json.dumps(causes, ensure_ascii=False, separators=(",", ":")), causes)
+
+
+def _fire_words(fire, today: date) -> str:
+    if fire is None:
+        return ""
+    words = f"forest-fire prevention period {fire.start}..{fire.end}"
+    if fire.high(today):
+        words += f", high fire-risk period {fire.high_start}..{fire.high_end}"
+    return words
 
 
 def follow_ups(hits: list[Hits], f: Facilities, areas: list[Area], *, today: date, season: Season) -> list[dict]:
@@ -552,6 +583,10 @@ def _trigger_checks(rule: Rule, f: Facilities, areas: list[Area], inside: _Insid
             return [(True, f"due {d} has passed ({(today - d).days} days)")]
         return [(False, f"due {d} has not passed (today {today})")]
     cutoff = calendar_cutoff(rule, today, season)
+    if rule.trigger == "fire_period":
+        if cutoff is None:
+            return [(False, f"not in the forest-fire prevention period (today {today})")]
+        return [(True, f"in the {_fire_words(season.fire, today)}")]
     window = {"preseason": ("the pre-season window", season.preseason_start, season.preseason_end),
               "season": ("the heating season", season.start, season.end),
               "access": ("the pre-season or heating season", season.preseason_start, season.end)}[rule.trigger]

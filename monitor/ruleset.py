@@ -1,5 +1,8 @@
 """The rule set: `[[rules]]`, `[season]` and `[priority]` from config.toml, checked whole.
 
+The calendar: the heating season (and its pre-season window) and the forest-fire prevention
+period (and its high fire-risk period), yearly windows that may span the new year.
+
 Every rule is checked before anything is evaluated: an unknown key, trigger, kind, subtype,
 status, hazard, colour, priority or template field is refused with the file and line it is on,
 so a typo never silently turns a rule off. `monitor.rules` evaluates what this module loads.
@@ -21,9 +24,9 @@ PRIORITIES = ("P1", "P2", "P3")
 COLOURS = hazard_table.COLOURS  # blue < yellow < orange < red
 COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 HAZARDS = tuple(hazard_table.HAZARDS)
-TRIGGERS = ("hazard", "preseason", "season", "overdue", "access")
+TRIGGERS = ("hazard", "preseason", "season", "overdue", "access", "fire_period")
 RULE_KEYS = {"id", "trigger", "kinds", "subtypes", "statuses", "hazards", "min_colour", "forecasts",
-             "max_age_days", "priority", "reason", "reason_en"}
+             "max_age_days", "priority", "priority_high", "reason", "reason_en"}
 HAZARD_ONLY = ("hazards", "min_colour", "forecasts")
 # What a reason template may name (checked at load, so a typo cannot reach a follow-up).
 TEMPLATE_FIELDS = {
@@ -31,6 +34,7 @@ TEMPLATE_FIELDS = {
     "hazard", "hazard_en", "colour", "colour_en", "headline", "headline_en", "alerts",
     "since", "inspected", "inspected_en", "due", "days",
     "season_start", "season_end", "preseason_start", "max_age_days",
+    "fire_start", "fire_end", "fire_period", "fire_period_en",
 }
 
 
@@ -48,6 +52,7 @@ class Rule:
     min_colour: str = "blue"
     forecasts: bool = True
     max_age_days: int | None = None
+    priority_high: str | None = None         # fire_period rules: the priority in the high fire-risk period
 
     def rank(self, colour: str | None) -> int:
         """1..3 for P1..P3; for hazard rules by the warning's colour (none counts as blue)."""
@@ -58,11 +63,24 @@ class Rule:
         return sorted({s for _, s in self.statuses})
 
 
+@dataclass(frozen=True)
+class FirePeriod:
+    """The forest-fire prevention period current at some day, and its high fire-risk period."""
+    start: date
+    end: date
+    high_start: date | None = None   # the high fire-risk period of this prevention period, if any
+    high_end: date | None = None
+
+    def high(self, today: date) -> bool:
+        return self.high_start is not None and self.high_start <= today <= self.high_end
+
+
 @dataclass
 class Season:
     start: date           # the heating season that is current or next, as seen at `today`
     end: date
     preseason_start: date
+    fire: FirePeriod | None = None   # the forest-fire prevention period `today` is in; None outside it
 
     @property
     def preseason_end(self) -> date:
@@ -163,6 +181,8 @@ def _rule(config: Config, lines: _Lines, n: int, r: dict, seen: set) -> Rule:
                 raise bad(f"'{key}' applies only to trigger = \"hazard\"", key)
     if "max_age_days" in r and trigger not in ("season", "preseason"):
         raise bad("'max_age_days' applies only to the season and preseason triggers", "max_age_days")
+    if "priority_high" in r and trigger != "fire_period":
+        raise bad("'priority_high' applies only to trigger = \"fire_period\"", "priority_high")
 
     kinds_ = tuple(names("kinds", r["kinds"]))
     for k in kinds_:
@@ -229,6 +249,13 @@ def _rule(config: Config, lines: _Lines, n: int, r: dict, seen: set) -> Rule:
         table = {c: priority for c in (*COLOURS, None)}
     else:
         raise bad(f"unknown priority '{priority}'; use P1, P2 or P3, or a table by colour", "priority")
+    high = r.get("priority_high")
+    if high is not None:
+        if high not in PRIORITIES:
+            raise bad(f"unknown priority '{high}'; use P1, P2 or P3", "priority_high")
+        if isinstance(priority, str) and high > priority:
+            raise bad(f"priority_high {high} must not be below priority {priority} (P1 is the highest)",
+                      "priority_high")
 
     reason = text("reason", r["reason"])
     reason_en = r.get("reason_en", "")
@@ -239,7 +266,7 @@ def _rule(config: Config, lines: _Lines, n: int, r: dict, seen: set) -> Rule:
 
     return Rule(id=rid, trigger=trigger, kinds=kinds_, statuses=frozenset(statuses), priority=table,
                 reason=reason, reason_en=reason_en, subtypes=frozenset(subtypes), hazards=frozenset(hazards),
-                min_colour=min_colour, forecasts=forecasts, max_age_days=max_age)
+                min_colour=min_colour, forecasts=forecasts, max_age_days=max_age, priority_high=high)
 
 
 def _check_template(template: str, bad) -> None:
@@ -261,18 +288,21 @@ def _section_error(config: Config, section: str, key: str, msg: str) -> ConfigEr
     return ConfigError(f"{config.path}:{at or '?'}: [{section}] {key}: {msg}")
 
 
+def _month_day(config: Config, key: str, default: str) -> tuple[int, int]:
+    value = config.section("season").get(key, default)
+    try:
+        month, day = (int(x) for x in str(value).split("-"))
+        date(2000, month, day)  # a leap year: 02-29 is a valid month-day
+    except ValueError:
+        raise _section_error(config, "season", key, f"'{value}' is not a month-day like \"11-15\"") from None
+    return month, day
+
+
 def season_dates(config: Config) -> tuple[tuple[int, int], tuple[int, int], int]:
     """([season] heating_start, heating_end as (month, day), preseason_days), checked."""
     s = config.section("season")
-    out = []
-    for key, default in (("heating_start", "11-15"), ("heating_end", "03-15")):
-        value = s.get(key, default)
-        try:
-            month, day = (int(x) for x in str(value).split("-"))
-            date(2000, month, day)  # a leap year: 02-29 is a valid month-day
-        except ValueError:
-            raise _section_error(config, "season", key, f"'{value}' is not a month-day like \"11-15\"") from None
-        out.append((month, day))
+    out = [_month_day(config, "heating_start", "11-15"), _month_day(config, "heating_end", "03-15")]
+    fire_dates(config)
     lead = s.get("preseason_days", 45)
     if isinstance(lead, bool) or not isinstance(lead, int) or not 0 <= lead <= 180:
         raise _section_error(config, "season", "preseason_days", f"'{lead}' is not a number of days from 0 to 180")
@@ -299,18 +329,62 @@ def score_weights(config: Config) -> dict[str, float]:
     return {p: float(value.get(p, 0)) for p in PRIORITIES}
 
 
+def fire_dates(config: Config) -> tuple[tuple[int, int], ...]:
+    """[season] fire_start, fire_end, fire_high_start, fire_high_end as (month, day), checked.
+
+    The defaults are Beijing's: the forest-fire prevention period runs from 11-01 to 05-31 (of
+    the next year), its high fire-risk period from 01-01 to 04-15 (北京市森林防火办法).
+    """
+    return tuple(_month_day(config, key, default) for key, default in (
+        ("fire_start", "11-01"), ("fire_end", "05-31"), ("fire_high_start", "01-01"), ("fire_high_end", "04-15")))
+
+
+def _day(year: int, month: int, d: int) -> date:
+    return date(year, month, min(d, 28) if (month, d) == (2, 29) and year % 4 else d)
+
+
+def window_at(today: date, start: tuple[int, int], end: tuple[int, int]) -> tuple[date, date] | None:
+    """The yearly window from month-day `start` to `end` (inclusive; into the next year when `end`
+    comes earlier in the year) that holds `today`, or None.
+
+    >>> window_at(date(2026, 3, 1), (11, 1), (5, 31))
+    (datetime.date(2025, 11, 1), datetime.date(2026, 5, 31))
+    """
+    for year in (today.year - 1, today.year):
+        first = _day(year, *start)
+        last = _day(year + 1 if end < start else year, *end)
+        if first <= today <= last:
+            return first, last
+    return None
+
+
+def fire_period_at(config: Config, today: date) -> FirePeriod | None:
+    """The forest-fire prevention period holding `today` (with its high fire-risk period), or None."""
+    start, end, high_start, high_end = fire_dates(config)
+    period = window_at(today, start, end)
+    if period is None:
+        return None
+    high = window_at(today, high_start, high_end)
+    if high is None:  # today is not in it: the one of this prevention period, if there is one
+        for year in (period[0].year, period[1].year):
+            first = _day(year, *high_start)
+            if period[0] <= first <= period[1]:
+                high = window_at(first, high_start, high_end)
+                break
+    return FirePeriod(period[0], period[1], *(high or (None, None)))
+
+
 def season_at(config: Config, today: date) -> Season:
     """The heating season current at `today`, or the next one if none is."""
     (sm, sd), (em, ed), lead = season_dates(config)
-
-    def day(year: int, month: int, d: int) -> date:
-        return date(year, month, min(d, 28) if (month, d) == (2, 29) and year % 4 else d)
+    fire = fire_period_at(config, today)
+    day = _day
 
     for year in (today.year - 1, today.year):
         start = day(year, sm, sd)
         end = day(year + 1 if (em, ed) < (sm, sd) else year, em, ed)
         if today <= end:
-            return Season(start, end, start - timedelta(days=lead))
+            return Season(start, end, start - timedelta(days=lead), fire)
     start = day(today.year + 1, sm, sd)
     end = day(today.year + 2 if (em, ed) < (sm, sd) else today.year + 1, em, ed)
-    return Season(start, end, start - timedelta(days=lead))
+    return Season(start, end, start - timedelta(days=lead), fire)

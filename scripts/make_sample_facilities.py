@@ -1,16 +1,26 @@
-"""Generate the SAMPLE facilities of the demo: geodata/sample_facilities.csv (synthetic data).
+"""Generate the SAMPLE facilities of the demo and their history: geodata/sample_facilities.csv and
+geodata/sample_changes.csv (synthetic data).
 
 Every site is invented, but it stands at a real place: a village or township seat from
 geodata/huairou_places.csv, moved by at most 300 m and kept inside that place's own township
-zone and the district. The mix follows the district's situation in autumn 2021 (the demo replays
-a Beijing gale warning of 2021-10-10): flood damage from the July 2021 storm concentrated in the
-northern mountain townships, heat pumps from coal-to-clean-energy in the villages, boiler rooms
-and heating stations in the seats, forest-edge fire hazards in the northern and western
-mountains. Every row says source=sample; geodata/SAMPLE_DATA.md explains the file.
+zone and the district. The mix and the dates follow the district's real situation in 2025 (the
+demo replays 2025-11-16 09:00, ../shared/data/huairou_2025/README.md): flood damage from the
+"25·7" Haihe flood concentrated in the northern mountain townships along the river valleys
+(roads, bridges, water, power), recorded from 2025-07-27 as reports came in, repair deadlines
+before and during the heating season, some repaired by November, some overdue; heating sites
+(heat pumps from coal-to-clean-energy in the villages, boiler rooms and heating stations in the
+seats) with pre-season checks done or missed in October; fire hazards at the forest edge in the
+northern and western mountains. 琉璃庙镇, which the review of 2025-10-31 found short on heating
+upkeep and fire-hazard rectification, misses more checks and rectifies less.
+
+sample_facilities.csv holds each site as it was first recorded (`recorded`, Beijing time);
+sample_changes.csv the later status changes, inspections and new deadlines, in time order,
+which `monitor demo` applies through the normal update path at their own times. Every row says
+source=sample; geodata/SAMPLE_DATA.md explains the files.
 
 Deterministic: random.Random(20251126), so the same inputs give the same bytes.
 
-Run:  .venv/bin/python scripts/make_sample_facilities.py [--out FILE]
+Run:  .venv/bin/python scripts/make_sample_facilities.py [--out FILE] [--changes FILE]
 """
 
 from __future__ import annotations
@@ -35,11 +45,18 @@ from monitor.boundaries import read_townships  # noqa: E402
 
 SEED = 20251126
 MAX_JITTER_M = 300.0
-COLUMNS = ["name", "kind", "subtype", "status", "severity", "lon", "lat", "responsible", "phone",
-           "households", "people", "last_inspected", "due", "notes", "blocks_heating", "source"]
+COLUMNS = ["ref", "name", "kind", "subtype", "status", "severity", "lon", "lat", "responsible", "phone",
+           "households", "people", "last_inspected", "due", "notes", "blocks_heating", "recorded", "source"]
+CHANGE_COLUMNS = ["at", "ref", "name", "status", "inspected", "due", "note", "by"]
+# When sites entered the register (Beijing time): heating and fire sites with the register as it
+# stood before the flood; flood damage as the reports came in after the night of 26-27 July
+REGISTER = "2025-07-01T09:00:00+08:00"
+FLOOD_REPORTS = {"2025-07-27T07:00:00+08:00": 5, "2025-07-28T12:00:00+08:00": 3, "2025-07-30T17:00:00+08:00": 2}
+DEMO_MOMENT = "2025-11-16T09:00:00+08:00"  # [demo] as_of: nothing later is written
+SHORT = {"琉璃庙镇"}  # the review of 2025-10-31: heating upkeep and fire-hazard rectification lagging
 
 # Sites per township: (heating, fire, flood). The five northern mountain townships took the
-# worst of the July flood; 渤海 and 九渡河 some; the plains and the town little.
+# worst of the July 2025 flood (琉璃庙镇 the most); 渤海 and 九渡河 some; the plains and the town little.
 COUNTS = {
     "泉河街道": (10, 4, 0),
     "龙山街道": (10, 4, 1),
@@ -71,14 +88,14 @@ NOTES = {
     ("heating", "heat_pump"): ["煤改电空气源热泵，入冬前需检修", "室外机结霜除霜不良", "村民反映去年制热不足", ""],
     ("heating", "boiler_room"): ["燃气锅炉房，供暖季前需压力试验", "循环泵待更换", "锅炉年检", ""],
     ("heating", "gas_heater"): ["燃气壁挂炉，需检查排烟管", "燃气管线入户检查", ""],
-    ("heating", "pipeline"): ["供热管网打压试验", "7月暴雨后管沟进水，需排查", ""],
+    ("heating", "pipeline"): ["供热管网打压试验", "“25·7”洪水后管沟进水，需排查", ""],
     ("heating", "heating_station"): ["村级供暖站，换热器清洗", "备用电源检查", ""],
     ("fire", "forest_edge"): ["林下可燃物堆积，需清理", "坟头祭扫区域，防火重点", "林区边缘柴草堆放", ""],
     ("fire", "fuel_store"): ["院内堆放燃煤和柴草", "液化气瓶存放不规范", ""],
     ("fire", "old_wiring"): ["老旧线路私拉乱接", "电动车室内充电", ""],
     ("fire", "blocked_exit"): ["楼道堆放杂物堵塞通道", "安全出口上锁", ""],
-    ("flood", "road"): ["2021年7月暴雨冲毁路基", "路面塌陷，已设警示", "边坡塌方阻断道路"],
-    ("flood", "bridge"): ["桥台冲刷，限载通行", "2021年7月暴雨冲毁漫水桥", "桥面护栏损毁"],
+    ("flood", "road"): ["“25·7”洪水冲毁路基", "路面塌陷，已设警示", "边坡塌方阻断道路"],
+    ("flood", "bridge"): ["桥台冲刷，限载通行", "“25·7”洪水冲毁漫水桥", "桥面护栏损毁"],
     ("flood", "embankment"): ["河道护岸冲毁", "堤防局部坍塌"],
     ("flood", "water_supply"): ["水源井被淹，临时送水", "供水管线冲断"],
     ("flood", "power_line"): ["10kV线路倒杆", "低压线路冲断，临时架设"],
@@ -90,18 +107,20 @@ NOTES = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "geodata" / "sample_facilities.csv"))
+    parser.add_argument("--changes", default=str(ROOT / "geodata" / "sample_changes.csv"))
     args = parser.parse_args()
-    rows = generate()
+    rows, changes = generate()
     assert len({r["name"] for r in rows}) == len(rows), "site names must be unique"
-    write(Path(args.out), rows)
-    print(f"wrote {args.out}: {len(rows)} sample sites")
+    write(Path(args.out), rows, COLUMNS)
+    write(Path(args.changes), changes, CHANGE_COLUMNS)
+    print(f"wrote {args.out}: {len(rows)} sample sites; {args.changes}: {len(changes)} changes")
     print("  per kind:", dict(sorted(Counter(r["kind"] for r in rows).items())))
     per_township = Counter(next(t for t in COUNTS if r["name"].startswith(t)) for r in rows)
     for t in COUNTS:
         print(f"  {t:<8} {per_township[t]}")
 
 
-def generate() -> list[dict]:
+def generate() -> tuple[list[dict], list[dict]]:
     rnd = random.Random(SEED)
     townships = read_townships(ROOT / "geodata" / "huairou_townships.geojson")
     zones = {t["name"]: t["geometry"] if "geometry" in t else shapely.from_wkb(t["geometry_wkb"]) for t in townships}
@@ -125,14 +144,20 @@ def generate() -> list[dict]:
                 label = township if p["kind"] == "seat" else township + p["name"]
                 row = {"kind": kind_code, "subtype": subtype, "lon": f"{lon:.6f}", "lat": f"{lat:.6f}"}
                 row["name"] = site_name(label, township, p["kind"], kind_code, subtype)
-                row.update(condition(rnd, kind_code, subtype, p["kind"]))
+                row.update(condition(rnd, kind_code, subtype, township))
                 row["responsible"] = rnd.choice(SURNAMES) + rnd.choice(GIVEN)
                 row["phone"] = f"1380000{rnd.randrange(10000):04d}"
-                row["notes"] = rnd.choice(NOTES[(kind_code, subtype)]) + row.pop("note_suffix", "")
+                row["notes"] = rnd.choice(NOTES[(kind_code, subtype)])
                 row["source"] = "sample"
                 rows.append(row)
     number_names(rows)
-    return rows
+    changes = []
+    for n, row in enumerate(rows, start=1):
+        row["ref"] = f"HR-{n:04d}"
+        for c in row.pop("story"):
+            changes.append({"ref": row["ref"], "name": row["name"], "by": row["responsible"], **c})
+    changes.sort(key=lambda c: (c["at"], c["ref"]))
+    return rows, changes
 
 
 def number_names(rows: list[dict]) -> None:
@@ -209,49 +234,115 @@ def _weighted(rnd, options: dict[str, float]) -> str:
     return rnd.choices(codes, weights=[options[c] for c in codes])[0]
 
 
-def condition(rnd, kind_code: str, subtype: str, place_kind: str) -> dict:
-    """Status, severity, dates, people and the heating-access flag of one site."""
-    out = {"severity": "", "last_inspected": "", "due": "", "blocks_heating": "0"}
+def _at(rnd, first: str, last: str) -> str:
+    """A working-hours moment (Beijing time) on a day from `first` to `last`."""
+    return f"{_day(rnd, first, last)}T{rnd.randint(10, 17):02d}:{rnd.choice(('00', '15', '30', '45'))}:00+08:00"
+
+
+def _later(rnd, after: str, last: str) -> str:
+    """A moment on a day after the day of `after`, up to `last` (or the day after `after` if none is left)."""
+    first = (date.fromisoformat(after[:10]) + timedelta(days=1)).isoformat()
+    return _at(rnd, first, max(first, last))
+
+
+def condition(rnd, kind_code: str, subtype: str, township: str) -> dict:
+    """Status, severity, dates, people, the heating-access flag as first recorded, and the `story`:
+    the changes that follow, each {at, status, inspected, due, note}, in time order."""
+    out = {"severity": "", "last_inspected": "", "due": "", "blocks_heating": "0", "recorded": REGISTER}
+    story: list[dict] = []
+
+    def change(at, status, note="", inspected=True, due=""):
+        story.append({"at": at, "status": status, "inspected": at[:10] if inspected else "", "due": due,
+                      "note": note})
+
+    short = township in SHORT
     if kind_code == "heating":
-        status = _weighted(rnd, {"unchecked": 45, "ok": 30, "defect": 12, "under_repair": 8, "out_of_service": 5})
-        if status != "unchecked":
-            out["last_inspected"] = _day(rnd, "2021-08-01", "2021-10-09")
-        if status == "unchecked":
-            out["due"] = _day(rnd, "2021-09-15", "2021-11-14")
-        elif status in ("defect", "under_repair"):
-            out["due"] = _day(rnd, "2021-09-20", "2021-11-30")
-        elif status == "out_of_service":
-            out["due"] = _day(rnd, "2021-10-15", "2021-12-31")
+        status = "unchecked"  # awaiting the pre-season check (供暖季前检修)
+        if rnd.random() < 0.6:
+            out["last_inspected"] = _day(rnd, "2025-03-01", "2025-03-31")  # the end of last season
+        out["due"] = rnd.choice(["2025-10-31", "2025-11-10", "2025-11-14"])
+        fate = _weighted(rnd, {"ok": 45, "defect_fixed": 12, "defect_open": 10, "missed": 40 if short else 25,
+                               "retired": 3})
+        if fate == "ok":
+            at = _at(rnd, "2025-10-01", "2025-11-12")
+            change(at, "ok", "供暖季前检查正常")
+            if rnd.random() < 0.45:  # checked again as the season opened
+                change(_at(rnd, "2025-11-15", "2025-11-15"), "ok", "开栓供暖后复查正常")
+        elif fate == "defect_fixed":
+            at = _at(rnd, "2025-10-01", "2025-10-25")
+            change(at, "defect", "检查发现故障，待维修", due=_day(rnd, "2025-10-25", "2025-11-10"))
+            at = _later(rnd, at, "2025-11-05")
+            change(at, "under_repair", "已安排维修", inspected=False)
+            change(_later(rnd, at, "2025-11-14"), "ok", rnd.choice(["更换循环泵", "清洗换热器", "更换室外机风扇",
+                                                                    "更换排烟管"]))
+        elif fate == "defect_open":
+            at = _at(rnd, "2025-10-10", "2025-11-12")
+            change(at, "defect", "检查发现故障，待维修", due=_day(rnd, "2025-11-05", "2025-11-30"))
+            if rnd.random() < 0.5:
+                change(_later(rnd, at, "2025-11-14"), "under_repair", "维修中，等配件", inspected=False)
+        elif fate == "retired":
+            change(_at(rnd, "2025-10-01", "2025-10-31"), "out_of_service", "设备报废，住户改用电暖器",
+                   due="2025-12-31")
         low, high = (100, 400) if subtype in ("boiler_room", "heating_station", "pipeline") else (20, 200)
         households = rnd.randint(low, high)
         out.update(households=str(households), people=str(round(households * rnd.uniform(2.1, 2.8))))
     elif kind_code == "fire":
-        status = _weighted(rnd, {"open": 45, "rectifying": 30, "rectified": 20, "verified": 5})
+        status = "open"
         if rnd.random() < 0.6:
-            out["last_inspected"] = _day(rnd, "2021-08-15", "2021-10-09")
-        out["due"] = _day(rnd, "2021-09-01", "2021-12-31")
+            out["last_inspected"] = _day(rnd, "2025-05-15", "2025-06-30")
+        # forest-edge hazards are due before the fire-prevention period opens (11-01)
+        out["due"] = "2025-10-31" if subtype == "forest_edge" else _day(rnd, "2025-09-30", "2025-11-30")
+        fate = _weighted(rnd, {"verified": 8 if short else 25, "rectified": 15 if short else 20,
+                               "rectifying": 25, "open": 52 if short else 30})
+        if fate in ("verified", "rectified"):
+            at = _at(rnd, "2025-08-15", "2025-10-10")
+            change(at, "rectifying", "开始整改")
+            at = _later(rnd, at, "2025-11-14")
+            change(at, "rectified", rnd.choice(["已清理林下可燃物", "柴草已搬离", "线路已更换", "通道已清理"]))
+            if fate == "verified":
+                change(_later(rnd, at, "2025-11-15"), "verified", "乡镇复查验收合格")
+        elif fate == "rectifying":
+            change(_at(rnd, "2025-09-01", "2025-11-10"), "rectifying", "整改中")
         people = rnd.randint(0, 50)
         out.update(households=str(min(people, rnd.randint(0, 20))), people=str(people))
     else:
-        status = _weighted(rnd, {"damaged": 25, "temporarily_restored": 25, "under_repair": 30, "repaired": 20})
+        status = "damaged"
+        out["recorded"] = _weighted(rnd, FLOOD_REPORTS)
         out["severity"] = _weighted(rnd, {"destroyed": 10, "major": 30, "minor": 40, "affected": 20})
-        out["due"] = _day(rnd, "2021-09-01", "2021-12-31")
+        out["last_inspected"] = out["recorded"][:10]
+        big = out["severity"] in ("destroyed", "major")
+        out["due"] = (_day(rnd, "2025-11-01", "2025-12-31") if big else _day(rnd, "2025-09-30", "2025-11-14"))
         people = rnd.randint(5, 300) if subtype != "housing" else rnd.randint(2, 40)
         out.update(households=str(max(1, round(people / 2.5))), people=str(people))
-        out["note_suffix"] = {"temporarily_restored": "，已抢通", "under_repair": "，正在修复",
-                              "repaired": "，已修复"}.get(status, "")
-        if subtype in ("road", "bridge", "power_line") and status != "repaired" and rnd.random() < 0.4:
+        access = subtype in ("road", "bridge", "power_line") and rnd.random() < 0.45
+        if access:
             out["blocks_heating"] = "1"
+        fate = _weighted(rnd, {"accepted": 15, "repaired": 20, "under_repair": 30 if access else 25,
+                               "restored": 20 if access else 15, "damaged": 15 if big else 5})
+        start = (date.fromisoformat(out["recorded"][:10]) + timedelta(days=1)).isoformat()
+        if fate != "damaged":
+            at = _at(rnd, start, "2025-08-20")
+            change(at, "temporarily_restored", {"road": "抢通便道", "bridge": "架设临时便桥", "power_line": "临时架线恢复供电",
+                                                "water_supply": "临时管线恢复供水"}.get(subtype, "应急处置完成"))
+            if fate in ("under_repair", "repaired", "accepted"):
+                at = _later(rnd, max(at, "2025-08-24"), "2025-10-20")
+                change(at, "under_repair", "开始灾后重建施工")
+                if fate in ("repaired", "accepted"):
+                    at = _later(rnd, at, "2025-11-12")
+                    change(at, "repaired", "修复完成")
+                    if fate == "accepted":
+                        change(_later(rnd, at, "2025-11-15"), "accepted", "区水务、交通部门验收合格")
     out["status"] = status
+    out["story"] = [c for c in story if c["at"] < DEMO_MOMENT]  # the demo replays up to that moment
     k = kinds.kind(kind_code)
     assert status in k.statuses and subtype in k.subtypes
     assert not out["severity"] or out["severity"] in k.severities
     return out
 
 
-def write(path: Path, rows: list[dict]) -> None:
+def write(path: Path, rows: list[dict], columns: list[str]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
 

@@ -67,8 +67,7 @@ def make_config(folder: Path, sources: list[dict], fetch: dict | None = None, ex
     """config.toml in `folder`: the shipped one with these [fetch] settings and [[sources]]."""
     text = (REPO / "config.toml").read_text(encoding="utf-8")
     head, rules = text.split("# --- Alert feeds", 1)[0], "# --- Rules" + text.split("# --- Rules", 1)[1]
-    head = re.sub(r'= "((?:geodata|demo)/[^"]+)"', lambda m: f'= "{REPO / m.group(1)}"', head)
-    head = re.sub(r'alerts = \["(geodata/[^"]+)"\]', lambda m: f'alerts = ["{REPO / m.group(1)}"]', head)
+    head = re.sub(r'"((?:geodata|demo)/[^"]+)"', lambda m: f'"{REPO / m.group(1)}"', head)  # lists too
     parts = [head, "[fetch]"]
     parts += [f"{k} = {toml_value(v)}" for k, v in {**FAST, **(fetch or {})}.items()]
     parts.append(extra)

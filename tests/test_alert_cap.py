@@ -197,7 +197,7 @@ def test_weather_atom_gives_link_and_embedded_alert():
         "http://www.weather.gov/alerts-beta/wwacapget.php?x=DC20120829202900LWXAirQualityAlertLWX20120831040000DC"
     ]
     (a,) = doc.alerts
-    assert a.event == "Flash Flood Watch" and a.hazard == "rainstorm"
+    assert a.event == "Flash Flood Watch" and a.hazard == "flash_flood"
     assert a.sent == "2012-08-30T10:07:00Z"
     assert a.raw.startswith("<alert") and "MTZ014" in a.raw
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, chromium_missing, load_map, offline_page
-from conftest import DEMO_AS_OF, Cli
+from conftest import Cli
 
 pytestmark = pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or "")
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 HOSTILE = "<script>alert(1)</script>"
+DEMO_AS_OF = "2025-11-16T09:00:00+08:00"  # [demo] as_of: the 2025 scenario
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_the_demo_map_matches_its_database(demo, browser):
                             " u: monitorMap.followups, stale: monitorMap.stale})")
         # the demo map was written before the hostile facility was added
         assert (got["t"], got["f"] + 1) == (want["townships"], want["facilities"]) and got["t"] == 16
-        assert got["a"] == 1  # the Beijing gale, drawn over the townships it covers
+        assert got["a"] == 2  # the Beijing gale and cold wave of 2025-11-15, drawn over the townships they cover
         assert got["stale"] is False and page.locator("#mm-stale").count() == 0
         assert page.locator("#mm-legend").count() == 1 and page.locator("#mm-panel .mm-followups").count() == 1
         assert "近似" in page.inner_text("#mm-legend")

@@ -4,7 +4,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import REPO, sample_rows, table_dump
+from conftest import REPO, SAMPLE_2021, sample_rows, table_dump
 
 from monitor.gcj02 import wgs_to_gcj
 
@@ -69,7 +69,7 @@ def test_a_bad_row_imports_nothing(sample, tmp_path):
 
 def test_dry_run_writes_nothing(sample):
     before = table_dump(sample.db)
-    r = sample("facility", "import", "--dry-run", str(REPO / "geodata" / "sample_facilities.csv"))
+    r = sample("facility", "import", "--dry-run", str(SAMPLE_2021))
     assert "would import" in r.output
     assert table_dump(sample.db) == before
 

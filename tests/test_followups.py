@@ -9,7 +9,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import CONFIG, DATA, DEMO_AS_OF, Cli, table_dump
+from conftest import CONFIG, DATA, DEMO_AS_OF, GALE_2021, SAMPLE_2021, Cli, table_dump
 from test_rules import TH_BOX, huairou_cap
 
 from monitor.store import Store
@@ -246,8 +246,8 @@ def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
 
     cli = Cli(tmp_path / "m.db")
     cli("init")
-    cli("facility", "import", str(CONFIG.parent / "geodata" / "sample_facilities.csv"), as_of=DEMO_AS_OF)
-    cli("alerts", "import", str(CONFIG.parent / "geodata" / "alerts" / "beijing_gale_blue_2021-10-09.json"),
+    cli("facility", "import", str(SAMPLE_2021), as_of=DEMO_AS_OF)
+    cli("alerts", "import", str(GALE_2021),
         as_of=DEMO_AS_OF)
     other = sqlite3.connect(cli.db, isolation_level=None)
     fire = other.execute("SELECT id FROM facilities WHERE kind = 'fire' AND status = 'open' LIMIT 1").fetchone()[0]

@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 
 import pytest
-from conftest import Cli, table_dump
+from conftest import SAMPLE_2021, Cli, table_dump
 from loopback import ALERTS, NWS_SNAPSHOT, closed_port, make_config, rows, serving, source_rows
 from test_riskmap import embedded
 from werkzeug import Response
@@ -439,11 +439,9 @@ def test_a_parser_bug_on_one_feed_fails_only_that_source(setup, feeds, monkeypat
 
 
 def test_refresh_re_evaluates_the_follow_ups(setup, feeds):
-    from conftest import REPO
-
     url = serve(feeds, "/cma", CMA_BEIJING.read_bytes())
     cli = setup([{"name": "cma", "kind": "cma", "url": url}])
-    cli("facility", "import", str(REPO / "geodata" / "sample_facilities.csv"), as_of="2021-10-10T09:00:00+08:00")
+    cli("facility", "import", str(SAMPLE_2021), as_of="2021-10-10T09:00:00+08:00")
     assert rows(cli.db, "SELECT count(*) AS n FROM follow_ups WHERE rule = 'gale_fire'") == [{"n": 0}]
     summary = refresh(cli, as_of="2021-10-10T09:00:00+08:00")
     gale = rows(cli.db, "SELECT count(*) AS n FROM follow_ups WHERE rule = 'gale_fire' AND closed IS NULL")[0]["n"]

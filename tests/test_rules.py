@@ -159,7 +159,7 @@ def test_heating_season_and_inspection_freshness():
     rows = run(f, [], ["heating_season"], date(2021, 12, 20))
     assert {r["facility_id"] for r in rows} == {1, 2, 4}
     by_id = {r["facility_id"]: r for r in rows}
-    assert by_id[2]["reason"] == "供暖季（2021-11-15起）：自2021-11-20以来未检查（上次：2021-11-15）"
+    assert by_id[2]["reason"] == "供暖季（2021-11-15起）保障群众温暖过冬：自2021-11-20以来未检查（上次：2021-11-15）"
     assert by_id[4]["reason_en"] == "Heating season (from 2021-11-15): not inspected since 2021-11-20 (last: never)"
     assert {r["facility_id"] for r in run(f, [], ["heating_season"], date(2021, 12, 21))} == {1, 2, 3, 4}
     assert len(run(f, [], ["heating_season"], date(2022, 3, 15))) == 4     # last day of the season
@@ -186,7 +186,7 @@ def test_flood_damage_blocking_heating_access():
     rows = run(f, [], ["heating_access"], date(2021, 10, 1))
     assert got(rows) == {(1, "heating_access", "P1"), (2, "heating_access", "P1")}
     assert {r["facility_id"]: r["reason"] for r in rows}[2] == \
-        "水毁桥梁阻断供暖通道，须在供暖季（2021-11-15起）前修复（已抢通）"
+        "灾后重建：水毁桥梁阻断供暖通道，须在供暖季（2021-11-15起）前修复（已抢通）"
     assert len(run(f, [], ["heating_access"], date(2022, 3, 15))) == 2          # through the season
     assert run(f, [], ["heating_access"], date(2022, 3, 16)) == []
 
@@ -501,7 +501,7 @@ def test_bad_rules_are_refused_with_their_line(tmp_path, snippet, message):
 
 def test_the_shipped_rules_load_and_are_the_documented_defaults():
     assert list(RULES) == ["heating_preseason", "heating_season", "cold_heating", "icing_roads", "rain_flood",
-                           "gale_fire", "overdue", "heating_access"]
+                           "geohazard_damage", "gale_fire", "forest_fire_period", "overdue", "heating_access"]
     assert RULES["heating_season"].max_age_days == 30
     assert all(r.forecasts for r in RULES.values() if r.trigger == "hazard")
 
@@ -520,3 +520,98 @@ def test_an_unknown_key_is_reported_at_its_own_section(tmp_path):
     path.write_text('[map]\ntitle = "x"\n\n[demo]\nas_of = "2021-10-10T09:00+08:00"\ntitle = "y"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"config.toml:6: unknown key 'title' in \[demo\]"):
         load(path)
+
+
+
+# --- the forest-fire calendar (issue 11 item 3) -------------------------------------------------
+
+def forest_edge(*statuses):
+    return facilities(*({"kind": "fire", "subtype": "forest_edge", "status": s} for s in statuses),
+                      {"kind": "fire", "subtype": "old_wiring", "status": "open"})
+
+
+@pytest.mark.parametrize("today, want", [
+    (date(2025, 10, 31), set()),                                   # the day before the period
+    (date(2025, 11, 1), {(1, "forest_fire_period", "P3"), (2, "forest_fire_period", "P3")}),
+    (date(2025, 12, 31), {(1, "forest_fire_period", "P3"), (2, "forest_fire_period", "P3")}),
+    (date(2026, 1, 1), {(1, "forest_fire_period", "P2"), (2, "forest_fire_period", "P2")}),   # high fire risk
+    (date(2026, 4, 15), {(1, "forest_fire_period", "P2"), (2, "forest_fire_period", "P2")}),
+    (date(2026, 4, 16), {(1, "forest_fire_period", "P3"), (2, "forest_fire_period", "P3")}),
+    (date(2026, 5, 31), {(1, "forest_fire_period", "P3"), (2, "forest_fire_period", "P3")}),
+    (date(2026, 6, 1), set()),                                     # the period is over
+    (date(2026, 8, 1), set()),
+])
+def test_the_fire_period_puts_open_forest_edge_hazards_on_the_patrol_list(today, want):
+    """Open and rectifying forest-edge hazards only (not rectified ones, not old wiring), from
+    11-01 to 05-31 across the new year, one level higher from 01-01 to 04-15."""
+    f = forest_edge("open", "rectifying", "rectified")
+    assert got(run(f, [], ["forest_fire_period"], today, raise_=())) == want
+
+
+def test_the_fire_period_reason_names_the_period():
+    f = forest_edge("open")
+    (row,) = run(f, [], ["forest_fire_period"], date(2025, 11, 16), raise_=())
+    assert row["reason"] == "森林防火期（2025-11-01至2026-05-31）：林缘火灾隐患未整改（待整改），列入防火巡查"
+    assert row["causes"] == [{"date": "2025-11-01", "what": "forest-fire prevention period 2025-11-01..2026-05-31"}]
+    (row,) = run(f, [], ["forest_fire_period"], date(2026, 2, 1), raise_=())
+    assert row["reason"].startswith("森林高火险期（2025-11-01至2026-05-31）")
+    assert row["reason_en"].startswith("high fire-risk period (2025-11-01 to 2026-05-31)")
+    assert row["causes"][0]["what"].endswith("high fire-risk period 2026-01-01..2026-04-15")
+
+
+def test_the_fire_period_is_read_from_season_config(tmp_path):
+    """Another district's period (here 10-15 to 04-30, high 03-01 to 04-10) from [season]."""
+    text = CONFIG.read_text(encoding="utf-8").replace('fire_start = "11-01"', 'fire_start = "10-15"').replace(
+        'fire_end = "05-31"', 'fire_end = "04-30"').replace('fire_high_start = "01-01"', 'fire_high_start = "03-01"')
+    text = text.replace('fire_high_end = "04-15"', 'fire_high_end = "04-10"')
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load(path)
+    f = forest_edge("open")
+    assert got(run(f, [], ["forest_fire_period"], date(2025, 10, 15), raise_=(), config=config)) == {
+        (1, "forest_fire_period", "P3")}
+    assert got(run(f, [], ["forest_fire_period"], date(2026, 3, 1), raise_=(), config=config)) == {
+        (1, "forest_fire_period", "P2")}
+    assert run(f, [], ["forest_fire_period"], date(2026, 5, 1), raise_=(), config=config) == []
+
+
+def test_explain_says_whether_the_fire_period_applies():
+    season = season_at(CFG, date(2025, 11, 16))
+    (res,) = [r for r in explain(facilities({"kind": "fire", "subtype": "forest_edge", "status": "open"}), [],
+                                 [RULES["forest_fire_period"]], today=date(2025, 11, 16), season=season)]
+    assert res["matched"] and res["checks"][-1]["why"] == "in the forest-fire prevention period 2025-11-01..2026-05-31"
+    summer = season_at(CFG, date(2025, 7, 1))
+    (res,) = explain(facilities({"kind": "fire", "subtype": "forest_edge", "status": "open"}), [],
+                     [RULES["forest_fire_period"]], today=date(2025, 7, 1), season=summer)
+    assert not res["matched"] and "not in the forest-fire prevention period" in res["checks"][-1]["why"]
+
+
+@pytest.mark.parametrize("snippet, message", [
+    ('priority_high = "P2"\n', "'priority_high' applies only to trigger = \"fire_period\""),
+])
+def test_priority_high_only_for_the_fire_period(tmp_path, snippet, message):
+    config = rules_file(tmp_path, '[[rules]]\nid = "x"\ntrigger = "overdue"\nkinds = ["fire"]\nstatuses = "open"\n'
+                                  'priority = "P3"\n' + snippet + 'reason = "r"\n')
+    with pytest.raises(ConfigError, match=message):
+        load_rules(config)
+
+
+def test_a_fire_period_that_is_not_a_month_day_is_refused(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.read_text(encoding="utf-8").replace('fire_end = "05-31"', 'fire_end = "05-32"'),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[season\] fire_end: '05-32' is not a month-day"):
+        load_rules(load(path))
+
+
+def test_new_hazards_can_be_targeted_by_rules(tmp_path):
+    """A rule on every hazard of item 2 loads; a typo in one is refused with the list of known ones."""
+    new = ["geohazard", "flash_flood", "co_poisoning", "thunder", "hail", "fog", "haze", "sand_dust"]
+    config = rules_file(tmp_path, '[[rules]]\nid = "x"\ntrigger = "hazard"\nhazards = ' + json.dumps(new)
+                        + '\nkinds = ["heating"]\nstatuses = "open"\npriority = "P2"\nreason = "{hazard}"\n')
+    (rule,) = load_rules(config)
+    assert rule.hazards == frozenset(new)
+    config = rules_file(tmp_path, '[[rules]]\nid = "x"\ntrigger = "hazard"\nhazards = ["geohazards"]\n'
+                        'kinds = ["heating"]\nstatuses = "open"\npriority = "P2"\nreason = "{hazard}"\n')
+    with pytest.raises(ConfigError, match="unknown hazard 'geohazards'; known: .*geohazard, flash_flood, co_poisoning"):
+        load_rules(config)

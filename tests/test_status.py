@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Cli
+from conftest import SAMPLE_2021, Cli
 from loopback import ALERTS, closed_port, make_config, serving
 
 CMA_BEIJING = ALERTS / "cn" / "weather-warning-zh-json__c1871d8.json"
@@ -32,7 +32,7 @@ def test_fresh_then_stale_then_failing(tmp_path, http):
         {"name": "cma", "kind": "cma", "url": url, "max_age_minutes": 30},
         {"name": "off", "kind": "cma", "url": url, "enabled": False}]))
     cli("init")
-    cli("facility", "import", str(ALERTS.parent.parent.parent / "geodata" / "sample_facilities.csv"), as_of=T0)
+    cli("facility", "import", str(SAMPLE_2021), as_of=T0)
 
     never = status(cli, T0, 1)
     assert [(s["source"], s["stale"], s["last_success"]) for s in never["sources"]] == [("cma", True, None)]

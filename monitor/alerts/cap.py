@@ -93,6 +93,8 @@ def parse_alert(
     colour = next(
         (c for t in (event, headline, headline_en) if (c := hazards.colour_in_text(t))), None
     ) or hazards.colour_from_severity(severity)
+    if level := hazards.level_warning(event, type_code, colour, headline):
+        warnings.append(level)
 
     polygons, circles, geocodes, descs = [], [], [], []
     for info in ordered:

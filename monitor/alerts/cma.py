@@ -182,6 +182,9 @@ def _alert(a: dict, source: str, area_codes: list[str] | None) -> Alert:
 
 
 def _finish(alert: Alert) -> Alert:
+    level = hazards.level_warning(alert.event, alert.cma_type, alert.colour, alert.headline)
+    if level:
+        alert.warnings.append(level)
     if not alert.identifier:
         alert.warnings.append("no id: this message cannot be told apart from others by the same sender")
     if not alert.division_codes:

@@ -33,9 +33,11 @@ def map_(app: App, out: Path | None):
 def demo(app: App, out: Path | None):
     """Run the main job on the shipped Huairou data, offline, and print a summary.
 
-    Builds a fresh database ([demo] db), loads the approximate township zones, the SAMPLE
-    facilities and the bundled real warnings, evaluates the rules at [demo] as_of (a moment
-    when those warnings were in force; --as-of overrides it), and writes the risk map.
+    Builds a fresh database ([demo] db), loads the approximate township zones, and replays
+    Huairou's 2025 up to [demo] as_of (2025-11-16 09:00; --as-of overrides it): the SAMPLE
+    facilities and their changes, and the real warnings of the July flood and of November
+    (reconstructed from published text), each at its own time, evaluating the rules each
+    morning; then writes the risk map.
     """
     from rich.markup import escape
 
@@ -55,6 +57,8 @@ def demo(app: App, out: Path | None):
     for a in s.alerts:
         c.print(f"  - {a['headline']} ({a['colour']}, until {a['expires']})", markup=False)
     c.print("待跟进 follow-ups: " + ", ".join(f"{p} {s.by_priority.get(p, 0)}" for p in ("P1", "P2", "P3")))
+    c.print("按规则 by rule: " + ", ".join(f"{rule} {n}" for rule, n in sorted(s.by_rule.items())), markup=False,
+            soft_wrap=True)
     for r in s.top:
         c.print(f"  {r['priority']} #{r['facility_id']} {r['name']} ({r['township_name']}): {r['reason']}",
                 markup=False)
