@@ -33,7 +33,7 @@ from importlib import resources
 from lxml import etree
 
 from ..errors import DataError
-from . import hazards
+from . import geometry, hazards
 from .cma import codes_for_sender
 from .model import Alert, ParsedDocument, dedupe, division_code, division_codes, utc
 
@@ -247,6 +247,7 @@ def _pairs(text: str) -> list[str]:
 
 
 def _polygon(text: str | None, warnings: list[str]) -> list[tuple[float, float]] | None:
+    """CAP's "lat,lon lat,lon ..." as a checked ring of (lon, lat) (monitor.alerts.geometry)."""
     if not text or not text.strip():
         return None  # NWS CAP 1.1 sends empty <polygon/> for zone-only alerts
     try:
@@ -254,39 +255,33 @@ def _polygon(text: str | None, warnings: list[str]) -> list[tuple[float, float]]
     except ValueError as e:
         warnings.append(f"polygon ignored: {e}")
         return None
-    if points[0] != points[-1]:
-        points.append(points[0])
-        warnings.append("polygon was not closed; closed it")
-    if len(points) < 4:
-        warnings.append(f"polygon ignored: {len(points)} points, CAP needs at least 4")
-        return None
-    return points
+    return geometry.ring(points, "polygon", warnings)
 
 
 def _circle(text: str | None, warnings: list[str]) -> tuple[float, float, float] | None:
+    """CAP's "lat,lon radius_km" as a checked (lon, lat, radius_km)."""
     if not text or not text.strip():
         return None
     try:
         centre, radius = _pairs(text)
         lon, lat = _lon_lat(centre)
-        r = float(radius)
-        if r < 0:
-            raise ValueError(f"negative radius {radius}")
     except ValueError as e:
-        warnings.append(f"circle '{text.strip()}' ignored: {e}")
+        warnings.append(f"circle '{_clip(text.strip())}' ignored: {e}")
         return None
-    return (lon, lat, r)
+    return geometry.circle(lon, lat, radius, f"circle '{_clip(text.strip())}'", warnings)
 
 
 def _lon_lat(pair: str) -> tuple[float, float]:
-    """CAP writes "lat,lon"; we keep (lon, lat)."""
+    """CAP writes "lat,lon"; we keep (lon, lat). Range and finiteness: monitor.alerts.geometry."""
     parts = pair.split(",")
     if len(parts) != 2:
-        raise ValueError(f"'{pair}' is not lat,lon")
+        raise ValueError(f"'{_clip(pair)}' is not lat,lon")
     lat, lon = float(parts[0]), float(parts[1])
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValueError(f"'{pair}' is outside lat -90..90, lon -180..180")
     return (lon, lat)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _references(text: str | None, warnings: list[str]) -> list[tuple[str, str, str | None]]:

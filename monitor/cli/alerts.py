@@ -11,7 +11,7 @@ from .context import App, echo_json, pass_app, table
 
 @click.group("alerts")
 def alerts():
-    """Weather warnings: import documents, list and show what is stored."""
+    """Weather warnings: import documents, list and show what is stored, withdraw a bad one."""
 
 
 @alerts.command("import")
@@ -113,8 +113,43 @@ def alerts_show(app: App, alert_id: int, as_json: bool):
                f"{len(area.get('geocodes', []))} geocodes")
     if alert.get("description"):
         click.echo(f"\n{alert['description']}")
+    if data.get("withdrawn"):
+        click.echo(f"{'withdrawn':>12}: {clock.local(data['withdrawn'], tz)} ({data['withdrawn']})"
+                   + (f" by {data['withdrawn_by']}: {data['withdrawn_note']}" if data.get("withdrawn_by") else
+                      " (retired by a newer forecast)"))
     for w in data.get("warnings") or []:
         click.echo(f"warning: {w}")
+
+
+@alerts.command("withdraw")
+@click.argument("alert_id", type=int)
+@click.option("--note", "-n", required=True, help="Why it is withdrawn (required), e.g. \"坐标错误 NaN coordinates\".")
+@click.option("--by", help="Who withdraws it (default: config [field] default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="Output the withdrawal as JSON.")
+@pass_app
+def alerts_withdraw(app: App, alert_id: int, note: str, by: str | None, as_json: bool):
+    """Retire a bad or mistaken alert: it stops counting everywhere (follow-ups, map, export,
+    status), but stays stored and listed, with when, who and why.
+
+    Nothing is deleted. Withdrawing an alert twice is refused (the first withdrawal stands).
+
+    \b
+    Example:
+      monitor alerts withdraw 17 --note "坐标含 NaN，来源已更正" --by 值班员
+    """
+    from dataclasses import asdict
+
+    from .. import clock
+    from ..alerts import ingest
+    from ..inventory import who
+
+    done = ingest.withdraw(app.existing_store(), alert_id, by=who(app.config, by), note=note,
+                           at=clock.iso(clock.now()))
+    if as_json:
+        echo_json(asdict(done))
+        return
+    click.echo(f"已撤回预警 {done.alert_id}；alert {done.alert_id} withdrawn at "
+               f"{clock.local(done.at, app.config.timezone)} by {done.by}: {done.note}")
 
 
 @alerts.command("refresh")
