@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from .. import redaction
 from ..errors import MonitorError
 from .context import App, pass_app
 
@@ -56,6 +57,7 @@ def main(ctx: click.Context, db, config, as_of, verbose, quiet):
 
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    redaction.install_log_filter()  # no key from the environment, URL user-info or token in any log line
     ctx.obj = App(db=db, config_path=config, verbose=verbose, quiet=quiet)
     try:
         clock.set_now(as_of)
