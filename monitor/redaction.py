@@ -9,7 +9,8 @@ say they are keys (key, token, access_token, apikey, appid, tk, secret, password
 It is applied wherever a URL or error text leaves the process or enters the database: fetch
 errors and warnings (fetch_log, `refresh --json`), the refresh summary, `status`, and every log
 record (`install_log_filter` puts a filter on the root logger's handlers, which also covers
-httpx's own "HTTP Request: GET <url>" lines at -v and tracebacks). Nothing heavy is imported.
+httpx's own "HTTP Request: GET <url>" lines at -v and tracebacks, and escapes control
+characters as monitor.terminal does). Nothing heavy is imported.
 
 >>> remember("s3cr3t")
 >>> redact("GET https://u:pw@example.org/feed/s3cr3t?appid=42&x=1")
@@ -60,14 +61,17 @@ def redact(text: object) -> object:
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter: the record's message (arguments merged in) and traceback redacted."""
+    """A handler filter: the record's message (arguments merged in) and traceback redacted, and
+    the message's control characters escaped (monitor.terminal: log lines reach terminals)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from .terminal import printable
+
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: leave it to logging's own error handling
             return True
-        record.msg, record.args = redact(message), ()
+        record.msg, record.args = printable(redact(message)), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

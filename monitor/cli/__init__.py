@@ -15,6 +15,7 @@ import click
 
 from .. import redaction
 from ..errors import MonitorError
+from ..terminal import printable
 from .context import App, pass_app
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -30,7 +31,7 @@ class MonitorGroup(click.Group):
             app = ctx.find_object(App)
             if app is not None and app.verbose > 1:
                 raise
-            click.echo(f"monitor: {e}", err=True)
+            click.echo(f"monitor: {printable(redaction.redact(str(e)))}", err=True)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("monitor: interrupted; nothing half-written was committed", err=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .context import App, echo_json, pass_app, table
+from .context import App, echo, echo_json, pass_app, table
 
 
 @click.group("alerts")
@@ -44,9 +44,9 @@ def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...]
     counts = ingest.save(store, [a for doc in parsed for a in doc.alerts])
     for path, doc in zip(files, parsed):
         for w in doc.warnings + [w for a in doc.alerts for w in a.warnings]:
-            click.echo(f"warning: {path.name}: {w}", err=True)
+            echo(f"warning: {path.name}: {w}", err=True)
         if doc.links:
-            click.echo(f"note: {path.name} is a {doc.kind} index of {len(doc.links)} messages; "
+            echo(f"note: {path.name} is a {doc.kind} index of {len(doc.links)} messages; "
                        "`monitor alerts refresh` fetches them", err=True)
     click.echo(f"{counts.new} new, {counts.duplicate} already stored, {counts.updated} updated, "
                f"{counts.cancelled} cancelled")
@@ -102,23 +102,23 @@ def alerts_show(app: App, alert_id: int, as_json: bool):
     for key in ("id", "state", "sender", "identifier", "msg_type", "status", "event", "hazard", "colour",
                 "headline", "headline_en", "area_desc"):
         if data.get(key):
-            click.echo(f"{key:>12}: {data[key]}")
+            echo(f"{key:>12}: {data[key]}")
     for key in ("sent", "onset", "expires", "ends"):
         if data.get(key):
-            click.echo(f"{key:>12}: {clock.local(data[key], tz)} ({data[key]})")
+            echo(f"{key:>12}: {clock.local(data[key], tz)} ({data[key]})")
     if data["townships"]:
-        click.echo(f"{'townships':>12}: {'、'.join(data['townships'])}")
+        echo(f"{'townships':>12}: {'、'.join(data['townships'])}")
     area = data.get("area") or {}
-    click.echo(f"{'area':>12}: {len(area.get('polygons', []))} polygons, {len(area.get('circles', []))} circles, "
+    echo(f"{'area':>12}: {len(area.get('polygons', []))} polygons, {len(area.get('circles', []))} circles, "
                f"{len(area.get('geocodes', []))} geocodes")
     if alert.get("description"):
-        click.echo(f"\n{alert['description']}")
+        echo(f"\n{alert['description']}")
     if data.get("withdrawn"):
-        click.echo(f"{'withdrawn':>12}: {clock.local(data['withdrawn'], tz)} ({data['withdrawn']})"
+        echo(f"{'withdrawn':>12}: {clock.local(data['withdrawn'], tz)} ({data['withdrawn']})"
                    + (f" by {data['withdrawn_by']}: {data['withdrawn_note']}" if data.get("withdrawn_by") else
                       " (retired by a newer forecast)"))
     for w in data.get("warnings") or []:
-        click.echo(f"warning: {w}")
+        echo(f"warning: {w}")
 
 
 @alerts.command("withdraw")
@@ -148,7 +148,7 @@ def alerts_withdraw(app: App, alert_id: int, note: str, by: str | None, as_json:
     if as_json:
         echo_json(asdict(done))
         return
-    click.echo(f"已撤回预警 {done.alert_id}；alert {done.alert_id} withdrawn at "
+    echo(f"已撤回预警 {done.alert_id}；alert {done.alert_id} withdrawn at "
                f"{clock.local(done.at, app.config.timezone)} by {done.by}: {done.note}")
 
 
