@@ -108,13 +108,16 @@ def parse_alert(
     codes = [c for name, value in geocodes if not _FOREIGN_GEOCODE.search(name) if (c := division_code(value))]
     codes = codes or codes_for_sender(sender_name) or codes_for_sender(sender) or division_codes(area_codes)
 
+    identifier, msg_type = _t(el, ns, "identifier") or "", _t(el, ns, "msgType") or "Alert"
+    warnings += _key_warnings(sender, identifier, msg_type, _t(el, ns, "references"))
+
     return Alert(
         source=source,
         format="cap",
         sender=sender,
-        identifier=_t(el, ns, "identifier") or "",
+        identifier=identifier,
         sent=utc(_t(el, ns, "sent"), "sent", warnings),
-        msg_type=_t(el, ns, "msgType") or "Alert",
+        msg_type=msg_type,
         status=_t(el, ns, "status") or "Actual",
         scope=_t(el, ns, "scope"),
         event=event,
@@ -282,6 +285,23 @@ def _lon_lat(pair: str) -> tuple[float, float]:
 
 def _clip(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _key_warnings(sender: str, identifier: str, msg_type: str, references: str | None) -> list[str]:
+    """What CAP 1.2 (3.2.1) forbids in the message key, and an Update or Cancel that names nothing:
+    the message is stored (a real warning is not thrown away), with the defect said."""
+    out = [f"<{name}> '{value}' holds {what}, which CAP forbids: a later Update or Cancel cannot reference "
+           "it exactly" for name, value in (("identifier", identifier), ("sender", sender))
+           for what in [_forbidden(value)] if what]
+    if msg_type in ("Update", "Cancel") and not (references or "").strip():
+        out.append(f"msgType {msg_type} without <references>: it supersedes no earlier message")
+    return out
+
+
+def _forbidden(value: str) -> str | None:
+    found = [what for what, bad in (("a space", any(c.isspace() for c in value)), ("a comma", "," in value),
+                                    ("'<' or '&'", "<" in value or "&" in value)) if bad]
+    return " and ".join(found) or None
 
 
 def _references(text: str | None, warnings: list[str]) -> list[tuple[str, str, str | None]]:
