@@ -133,6 +133,7 @@ class Fetcher:
             follow_redirects=True, max_redirects=5, transport=self.transport,
         )
         self.slots = asyncio.Semaphore(s.concurrency)
+        redaction.install_log_filter()  # httpx logs each request's full URL at INFO
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -229,3 +229,14 @@ def test_withdrawn_time_cuts_the_monthly_review(poisoned):
     (row,) = [r for r in store.alerts_overlapping("2021-10-01T00:00:00Z", "2021-10-31T23:59:59Z") if r["id"] == 2]
     assert row["superseded_at"] == "2021-10-05T00:00:00Z"
     assert [a["id"] for a in store.alerts_in_force("2021-10-06T00:00:00Z")] == [1]  # not 2
+
+
+@pytest.mark.parametrize("lat, lon", [(NAN, 116.62), (40.32, INF), (91.0, 116.62), ("x", 116.62), (None, 116.62)])
+def test_a_forecast_for_no_place_on_earth_is_refused(lat, lon):
+    from test_alert_forecast import POINT, winter
+
+    from monitor.errors import DataError
+
+    doc = winter() | {"latitude": lat, "longitude": lon}
+    with pytest.raises(DataError, match="finite latitude/longitude"):
+        parse_document(json.dumps(doc).encode(), point=POINT)

@@ -76,6 +76,12 @@ def circle(lon: object, lat: object, radius_km: object, what: str, warnings: lis
     return (centre[0], centre[1], r)
 
 
+def position(lon: object, lat: object) -> tuple[float, float] | None:
+    """(lon, lat) as finite floats in range, else None (a forecast's grid point, say)."""
+    xy = _point((lon, lat))
+    return xy if xy is not None and -180 <= xy[0] <= 180 and -90 <= xy[1] <= 90 else None
+
+
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
