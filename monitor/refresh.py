@@ -29,8 +29,8 @@ from typing import Iterator
 
 from . import clock
 from .config import Config
-from .redaction import redact
 from .errors import ConfigError, UsageError
+from .redaction import redact
 from .sources import Source, configured, fetch_settings
 from .store import Store
 
