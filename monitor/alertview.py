@@ -3,7 +3,8 @@
 Lifecycle state names: the store keeps active / updated / cancelled (what superseded a message
 and how); shown, an `updated` message is "superseded", a message whose end (NWS `ends`, else
 `expires`) has passed is "expired", and a Cancel message itself is "cancelled" (it announces
-that nothing is in force). So every alert is one of: active, superseded, cancelled, expired.
+that nothing is in force), and one a person retired (`monitor alerts withdraw`) is "withdrawn".
+So every alert is one of: active, superseded, cancelled, expired, withdrawn.
 
 Townships: those its polygons and circles overlap where it has a shape, else those its division
 codes cover (a district or city code covers all its townships): see monitor.spatial.
@@ -16,13 +17,13 @@ from datetime import datetime
 from . import clock
 from .divisions import covered_townships
 
-STATES = ("active", "superseded", "cancelled", "expired")
+STATES = ("active", "superseded", "cancelled", "expired", "withdrawn")
 _STORED = {"active": "active", "updated": "superseded", "cancelled": "cancelled"}
 FIELDS = (
     "id", "source", "format", "sender", "sender_name", "identifier", "sent", "msg_type", "status", "event",
     "event_en", "hazard", "colour", "cma_type", "severity", "urgency", "certainty", "onset", "effective",
     "expires", "ends", "headline", "headline_en", "area_desc", "division_codes", "refs", "superseded_by",
-    "warnings", "received",
+    "warnings", "received", "withdrawn", "withdrawn_by", "withdrawn_note",
 )
 
 

@@ -26,6 +26,11 @@ Parsing stays in monitor.alerts (parse_document). Failures are the package's exc
 caught per source and turned into `Fetched.error` with `problem`:
     SourceUnreachable  'unreachable'  refused, timed out, truncated, 5xx/429 after retries (exit 75)
     DataError          'data'         4xx, oversize, wrong type, malformed, XXE, no key (exit 1)
+The HTTP status of the answer that failed a source (404, 429, 500 ...) is kept in `Fetched.http_status`
+(fetch_log.http_status) as well as a 200 or 304.
+Secrets: every URL and error text that leaves here (`Fetched.error` and `warnings`, log lines)
+goes through monitor.redaction, which hides the `${NAME}` values monitor.sources substituted,
+URL user-info and keyed query values.
 Tests pass `transport=` (httpx.MockTransport) or serve real files on loopback.
 """
 
@@ -42,7 +47,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from . import clock
+from . import clock, redaction
 from .alerts import Alert, ParsedDocument, parse_document
 from .alerts import ingest
 from .alerts.files import read_capped
@@ -128,6 +133,7 @@ class Fetcher:
             follow_redirects=True, max_redirects=5, transport=self.transport,
         )
         self.slots = asyncio.Semaphore(s.concurrency)
+        redaction.install_log_filter()  # httpx logs each request's full URL at INFO
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -151,11 +157,15 @@ class Fetcher:
             out.error, out.problem = f"not finished within the {self.settings.deadline:g} s deadline", "unreachable"
         except SourceUnreachable as e:
             out.error, out.problem = str(e), "unreachable"
+            out.http_status = getattr(e, "http_status", None) or out.http_status
         except MonitorError as e:
             out.error, out.problem = str(e), "data"
+            out.http_status = getattr(e, "http_status", None) or out.http_status
         except Exception as e:  # a bug met on this feed's data: it fails this source, not the run
             log.exception("%s: unexpected error while fetching or parsing", source.name)
             out.error, out.problem = f"unexpected {type(e).__name__}: {e}", "data"
+        out.error = redaction.redact(out.error)
+        out.warnings = [redaction.redact(w) for w in out.warnings]
         out.finished = clock.iso(clock.now())
         out.seconds = round(time.monotonic() - t0, 3)
         if out.problem:
@@ -294,17 +304,18 @@ class Fetcher:
         s = self.settings
         shown = _shown(url)
         for attempt in range(s.retries + 1):
-            wait = None
+            wait = status = None  # status: of this attempt's answer, for the error that fails the source
             try:
                 async with self.slots:
                     async with asyncio.timeout(s.total_timeout):
                         r = await self._attempt(url, source, headers)
                 if r.status in (429,) or r.status >= 500:
-                    why = f"HTTP {r.status}"
+                    why, status = f"HTTP {r.status}", r.status
                     wait = _retry_after(r.headers.get("retry-after"))
                     if wait is not None and wait > s.max_retry_after:
-                        raise SourceUnreachable(f"{shown}: {why}, Retry-After {wait:.0f} s is longer than "
-                                                f"max_retry_after ({s.max_retry_after:g} s); try again later")
+                        raise _status(SourceUnreachable(
+                            f"{shown}: {why}, Retry-After {wait:.0f} s is longer than max_retry_after "
+                            f"({s.max_retry_after:g} s); try again later"), status)
                 else:
                     return r
             except TimeoutError:
@@ -330,7 +341,8 @@ class Fetcher:
             log.debug("%s: %s: %s; retrying in %.1f s (attempt %d of %d)", source.name, shown, why, delay,
                       attempt + 2, s.retries + 1)
             await asyncio.sleep(delay)
-        raise SourceUnreachable(f"{shown}: {why}" + (f" (after {s.retries + 1} attempts)" if s.retries else ""))
+        raise _status(SourceUnreachable(f"{shown}: {why}" + (f" (after {s.retries + 1} attempts)" if s.retries else "")),
+                      status)
 
     async def _attempt(self, url: str, source: Source, headers: dict) -> _Response:
         limit = self._max_bytes(source)
@@ -340,7 +352,7 @@ class Fetcher:
             if r.status_code == 304 or r.status_code == 429 or r.status_code >= 500:
                 return out
             if not 200 <= r.status_code < 300:
-                raise DataError(f"{_shown(url)}: HTTP {r.status_code} {r.reason_phrase}")
+                raise _status(DataError(f"{_shown(url)}: HTTP {r.status_code} {r.reason_phrase}"), r.status_code)
             ctype = r.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype not in _NEUTRAL and not any(t in ctype for t in _TYPES[source.kind]):
                 raise DataError(f"{_shown(url)}: served as {ctype}, not {'XML' if source.kind == 'cap' else 'JSON'}"
@@ -384,7 +396,7 @@ def log_row(fetched: Fetched, counts: ingest.IngestCounts | None = None) -> dict
         "ok": int(fetched.ok), "http_status": fetched.http_status,
         "etag": fetched.etag, "last_modified": fetched.last_modified,
         "new": c.new, "updated": c.updated, "cancelled": c.cancelled,
-        "error": fetched.error or (notes or None),
+        "error": redaction.redact(fetched.error or (notes or None)),
     }
 
 
@@ -431,15 +443,14 @@ def _reason(e: Exception) -> str:
 
 
 def _shown(url: str) -> str:
-    """A URL as it may be logged: query values that look like keys are hidden."""
-    if "?" not in url:
-        return url
-    base, _, query = url.partition("?")
-    parts = []
-    for p in query.split("&"):
-        k, eq, v = p.partition("=")
-        parts.append(f"{k}=***" if eq and k.lower() in ("key", "apikey", "api_key", "token", "appid", "tk") else p)
-    return base + "?" + "&".join(parts)
+    """A URL as it may be logged or stored: secrets, user-info and keyed query values hidden."""
+    return redaction.redact(url)
+
+
+def _status(error: MonitorError, status: int | None) -> MonitorError:
+    """The error, carrying the HTTP status of the answer behind it (for fetch_log)."""
+    error.http_status = status
+    return error
 
 
 def _local_or_url(index: Path, link: str) -> Path | str:

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from . import clock
 from .config import Config
-from .sources import configured
+from .redaction import redact
+from .sources import configured, remember_secrets
 from .store import Store
 
 
@@ -20,7 +21,9 @@ from .store import Store
 def source_status(store: Store, config: Config, now: datetime) -> list[dict]:
     """One entry per enabled source: last success, last attempt and its error, age, stale or not."""
     out = []
-    for src in configured(config):
+    sources = configured(config)
+    remember_secrets(sources)  # an error stored by an older version may still hold one
+    for src in sources:
         ok = store.last_fetch(src.name, ok=True)
         last = store.last_fetch(src.name)
         last_ok = ok["finished"] or ok["started"] if ok else None
@@ -29,7 +32,7 @@ def source_status(store: Store, config: Config, now: datetime) -> list[dict]:
         out.append({
             "source": src.name, "kind": src.kind, "last_success": last_ok,
             "last_attempt": last["started"] if last else None,
-            "last_error": last["error"] if failed else None,
+            "last_error": redact(last["error"]) if failed else None,
             "last_error_at": last["started"] if failed else None,
             "age_minutes": round(age, 1) if age is not None else None, "max_age_minutes": src.max_age_minutes,
             "stale": age is None or age > src.max_age_minutes,

@@ -30,6 +30,7 @@ from typing import Iterator
 from . import clock
 from .config import Config
 from .errors import ConfigError, UsageError
+from .redaction import redact
 from .sources import Source, configured, fetch_settings
 from .store import Store
 
@@ -140,7 +141,7 @@ def run(store: Store, config: Config, *, only: list[str] | tuple[str, ...] = (),
             _evaluate_and_draw(store, config, summary, map_out)
         except Exception as e:  # loud (traceback, exit 1), but the sources' results still get reported
             log.exception("alerts stored, but the follow-ups or the map were not updated")
-            summary.error, summary.exit_code = f"{type(e).__name__}: {e}", EXIT_DATA
+            summary.error, summary.exit_code = redact(f"{type(e).__name__}: {e}"), EXIT_DATA
     summary.finished = clock.iso(clock.now())
     return summary
 
@@ -166,7 +167,7 @@ def _store(store: Store, fetched) -> SourceResult:
         counts = save(store, fetched)
     except Exception as e:  # the source's transaction rolled back; say so in its own log row
         log.exception("%s: could not store what was fetched", name)
-        fetched.error, fetched.problem, fetched.alerts = f"could not store: {type(e).__name__}: {e}", "data", []
+        fetched.error, fetched.problem, fetched.alerts = redact(f"could not store: {type(e).__name__}: {e}"), "data", []
         counts = IngestCounts()
         with store.write():
             store.log_fetch(log_row(fetched))
@@ -174,7 +175,8 @@ def _store(store: Store, fetched) -> SourceResult:
         source=name, kind=fetched.source.kind, ok=fetched.ok, http_status=fetched.http_status,
         not_modified=fetched.not_modified, documents=fetched.documents, alerts=len(fetched.alerts),
         new=counts.new, duplicate=counts.duplicate, updated=counts.updated, cancelled=counts.cancelled,
-        error=fetched.error, problem=fetched.problem, warnings=list(fetched.warnings), seconds=fetched.seconds,
+        error=redact(fetched.error), problem=fetched.problem, warnings=[redact(w) for w in fetched.warnings],
+        seconds=fetched.seconds,
     )
     _log_result(result)
     return result

@@ -12,7 +12,8 @@ A source is one of:
 and is read from `url` (http or https) or from `path` (a file, or a folder of files, that
 something else keeps current: the way an intranet PC without internet gets its feeds).
 `${NAME}` in a URL or header value is read from the environment when the source is fetched,
-so that API keys stay out of config.toml; a source whose variable is unset fails alone.
+so that API keys stay out of config.toml; a source whose variable is unset fails alone. Every
+value substituted is handed to monitor.redaction, which hides it wherever text is shown or stored.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, redaction
 from .config import Config
 from .errors import ConfigError, DataError
 
@@ -151,14 +152,25 @@ def _source(entry: dict, where: str, config: Config) -> Source:
 
 
 def expand(text: str, what: str) -> str:
-    """`${NAME}` replaced from the environment; DataError naming the variable if it is unset."""
+    """`${NAME}` replaced from the environment (each value remembered as a secret by
+    monitor.redaction); DataError naming the variable if it is unset."""
     def value(m: re.Match) -> str:
         v = os.environ.get(m.group(1))
         if not v:
             raise DataError(f"{what} needs the environment variable {m.group(1)}, which is not set")
+        redaction.remember(v)
         return v
 
     return _ENV.sub(value, text)
+
+
+def remember_secrets(sources: list[Source]) -> None:
+    """Hand monitor.redaction the environment values the sources' `${NAME}`s stand for (those
+    set), so that text shown without fetching (`monitor status`) is redacted too."""
+    for s in sources:
+        for text in (s.url or "", *(v for _, v in s.headers)):
+            for name in _ENV.findall(text):
+                redaction.remember(os.environ.get(name))
 
 
 def _nth_line(config: Config, needle: str, n: int) -> int:

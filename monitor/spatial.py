@@ -13,6 +13,7 @@ shape covers every township its division codes prefix (110000000000, Beijing, co
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -20,6 +21,8 @@ import shapely
 
 from .divisions import covered_townships
 from .geodesy import EARTH_RADIUS_KM
+
+log = logging.getLogger(__name__)
 
 
 def points_in(geom, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -48,23 +51,44 @@ def circle(lon: float, lat: float, radius_km: float, segments: int = 72):
     return shapely.Polygon(np.column_stack([lon + dlon * np.cos(theta), lat + dlat * np.sin(theta)]))
 
 
-def area_geometry(polygons: list | None, circles: list | None):
-    """The union of a warning's polygons (rings of (lon, lat)) and circles ((lon, lat, km)); None if neither."""
+def area_geometry(polygons: list | None, circles: list | None, *, what: str = "warning"):
+    """The union of a warning's polygons (rings of (lon, lat)) and circles ((lon, lat, km)); None if neither.
+
+    Each ring and circle is checked again (monitor.alerts.geometry) before GEOS sees it: one that
+    is not finite, out of range or without area is left out with a logged warning, and a shape
+    GEOS still cannot build gives None, so that one bad stored alert falls back to its division
+    codes instead of stopping the rules, the map, the export and the report for everyone.
+    """
+    from .alerts import geometry as check
+
+    problems: list[str] = []
     parts = []
     for ring in polygons or []:
-        if len(ring) >= 3:
-            poly = shapely.Polygon(ring)
+        if (ok := check.ring(ring, "stored polygon", problems)) is not None:
+            poly = shapely.Polygon(ok)
             parts.append(poly if poly.is_valid else shapely.make_valid(poly))
-    parts += [circle(*c) for c in circles or [] if c[2] > 0]
-    if not parts:
-        return None
-    return shapely.union_all(parts)
+    for c in circles or []:
+        if not isinstance(c, (list, tuple)) or len(c) != 3:
+            problems.append(f"stored circle {str(c)[:40]} ignored: not (lon, lat, radius_km)")
+        elif (ok := check.circle(*c, "stored circle", problems)) is not None and ok[2] > 0:
+            parts.append(circle(*ok))
+    shape = None
+    if parts:
+        try:
+            shape = shapely.union_all(parts)
+        except (shapely.errors.GEOSException, ValueError) as e:
+            problems.append(f"area cannot be built ({e})")
+    for p in problems:
+        log.warning("%s: %s; its area is left out (division codes only)", what, p)
+    return shape
 
 
 def alert_shape(alert: dict):
-    """The union of a stored alert's polygons and circles, or None."""
+    """The union of a stored alert's polygons and circles, or None (see area_geometry)."""
     area = alert.get("area") or {}
-    return area_geometry(area.get("polygons"), area.get("circles"))
+    if not isinstance(area, dict):
+        return None
+    return area_geometry(area.get("polygons"), area.get("circles"), what=f"alert {alert.get('id')}")
 
 
 def warned_townships(alert: dict, codes: list[str], geoms) -> set[str]:

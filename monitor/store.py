@@ -514,6 +514,23 @@ class Store:
         row = self.conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
         return _decode_alert(dict(row)) if row else None
 
+    def find_alert_by_id(self, alert_id: int) -> dict | None:
+        """id, state and the withdrawal columns of one alert, or None."""
+        row = self.conn.execute("SELECT id, state, withdrawn, withdrawn_by, withdrawn_note FROM alerts WHERE id = ?",
+                                (alert_id,)).fetchone()
+        return dict(row) if row else None
+
+    def withdraw_alert(self, alert_id: int, *, at: str, by: str, note: str) -> bool:
+        """Record that a person retired alert `alert_id` at `at`: state 'withdrawn' (no longer in
+        force anywhere), with who and why; nothing else changes and nothing is deleted. False when
+        it was withdrawn (or retired by a newer forecast) before: the first withdrawal stands."""
+        cur = self.conn.execute(
+            "UPDATE alerts SET state = 'withdrawn', withdrawn = ?, withdrawn_by = ?, withdrawn_note = ?"
+            " WHERE id = ? AND withdrawn IS NULL",
+            (at, by, note, alert_id),
+        )
+        return cur.rowcount > 0
+
     # --- fetch log ---------------------------------------------------------------------------
 
     def log_fetch(self, row: dict) -> int:

@@ -33,7 +33,7 @@ from importlib import resources
 from lxml import etree
 
 from ..errors import DataError
-from . import hazards
+from . import geometry, hazards
 from .cma import codes_for_sender
 from .model import Alert, ParsedDocument, dedupe, division_code, division_codes, utc
 
@@ -110,13 +110,16 @@ def parse_alert(
     codes = [c for name, value in geocodes if not _FOREIGN_GEOCODE.search(name) if (c := division_code(value))]
     codes = codes or codes_for_sender(sender_name) or codes_for_sender(sender) or division_codes(area_codes)
 
+    identifier, msg_type = _t(el, ns, "identifier") or "", _t(el, ns, "msgType") or "Alert"
+    warnings += _key_warnings(sender, identifier, msg_type, _t(el, ns, "references"))
+
     return Alert(
         source=source,
         format="cap",
         sender=sender,
-        identifier=_t(el, ns, "identifier") or "",
+        identifier=identifier,
         sent=utc(_t(el, ns, "sent"), "sent", warnings),
-        msg_type=_t(el, ns, "msgType") or "Alert",
+        msg_type=msg_type,
         status=_t(el, ns, "status") or "Actual",
         scope=_t(el, ns, "scope"),
         event=event,
@@ -249,6 +252,7 @@ def _pairs(text: str) -> list[str]:
 
 
 def _polygon(text: str | None, warnings: list[str]) -> list[tuple[float, float]] | None:
+    """CAP's "lat,lon lat,lon ..." as a checked ring of (lon, lat) (monitor.alerts.geometry)."""
     if not text or not text.strip():
         return None  # NWS CAP 1.1 sends empty <polygon/> for zone-only alerts
     try:
@@ -256,39 +260,50 @@ def _polygon(text: str | None, warnings: list[str]) -> list[tuple[float, float]]
     except ValueError as e:
         warnings.append(f"polygon ignored: {e}")
         return None
-    if points[0] != points[-1]:
-        points.append(points[0])
-        warnings.append("polygon was not closed; closed it")
-    if len(points) < 4:
-        warnings.append(f"polygon ignored: {len(points)} points, CAP needs at least 4")
-        return None
-    return points
+    return geometry.ring(points, "polygon", warnings)
 
 
 def _circle(text: str | None, warnings: list[str]) -> tuple[float, float, float] | None:
+    """CAP's "lat,lon radius_km" as a checked (lon, lat, radius_km)."""
     if not text or not text.strip():
         return None
     try:
         centre, radius = _pairs(text)
         lon, lat = _lon_lat(centre)
-        r = float(radius)
-        if r < 0:
-            raise ValueError(f"negative radius {radius}")
     except ValueError as e:
-        warnings.append(f"circle '{text.strip()}' ignored: {e}")
+        warnings.append(f"circle '{_clip(text.strip())}' ignored: {e}")
         return None
-    return (lon, lat, r)
+    return geometry.circle(lon, lat, radius, f"circle '{_clip(text.strip())}'", warnings)
 
 
 def _lon_lat(pair: str) -> tuple[float, float]:
-    """CAP writes "lat,lon"; we keep (lon, lat)."""
+    """CAP writes "lat,lon"; we keep (lon, lat). Range and finiteness: monitor.alerts.geometry."""
     parts = pair.split(",")
     if len(parts) != 2:
-        raise ValueError(f"'{pair}' is not lat,lon")
+        raise ValueError(f"'{_clip(pair)}' is not lat,lon")
     lat, lon = float(parts[0]), float(parts[1])
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValueError(f"'{pair}' is outside lat -90..90, lon -180..180")
     return (lon, lat)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _key_warnings(sender: str, identifier: str, msg_type: str, references: str | None) -> list[str]:
+    """What CAP 1.2 (3.2.1) forbids in the message key, and an Update or Cancel that names nothing:
+    the message is stored (a real warning is not thrown away), with the defect said."""
+    out = [f"<{name}> '{value}' holds {what}, which CAP forbids: a later Update or Cancel cannot reference "
+           "it exactly" for name, value in (("identifier", identifier), ("sender", sender))
+           for what in [_forbidden(value)] if what]
+    if msg_type in ("Update", "Cancel") and not (references or "").strip():
+        out.append(f"msgType {msg_type} without <references>: it supersedes no earlier message")
+    return out
+
+
+def _forbidden(value: str) -> str | None:
+    found = [what for what, bad in (("a space", any(c.isspace() for c in value)), ("a comma", "," in value),
+                                    ("'<' or '&'", "<" in value or "&" in value)) if bad]
+    return " and ".join(found) or None
 
 
 def _references(text: str | None, warnings: list[str]) -> list[tuple[str, str, str | None]]:

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from .. import clock
 from ..errors import ConfigError, DataError
 from ..geodesy import distance_km
-from . import hazards
+from . import geometry, hazards
 from .model import Alert, ParsedDocument, division_code, utc
 
 DEFAULT_THRESHOLDS = {"min_temperature_c": -15.0, "drop_48h_c": 8.0, "gust_ms": 17.0, "snowfall_mm": 5.0}
@@ -176,10 +176,11 @@ def _drops(minima: list[Step]) -> list[Step]:
 
 
 def _distance_warning(doc: dict, lon: float, lat: float) -> list[str]:
-    try:
-        dlat, dlon = float(doc["latitude"]), float(doc["longitude"])
-    except (KeyError, TypeError, ValueError):
-        raise DataError("Open-Meteo document without a numeric latitude/longitude") from None
+    where = geometry.position(doc.get("longitude"), doc.get("latitude"))
+    if where is None:  # NaN, Infinity, out of range or not a number: a forecast for no place on Earth
+        raise DataError("Open-Meteo document without a finite latitude/longitude in range "
+                        f"({str(doc.get('latitude'))[:20]}, {str(doc.get('longitude'))[:20]})")
+    dlon, dlat = where
     km = distance_km(lon, lat, dlon, dlat)
     if km > 25:
         return [f"forecast is for ({dlat:.3f}, {dlon:.3f}), {km:,.0f} km from the township point ({lat:.3f}, {lon:.3f})"]

@@ -11,6 +11,9 @@ time) have no references: a later one with the same (sender, identifier) replace
 (`updated`), and one whose content is unchanged (colour, onset, expires, headline) is counted
 as a duplicate and not stored again, so a refresh every 15 minutes does not pile up copies.
 `retire_forecasts` supersedes a township's forecast alerts that a newer forecast no longer gives.
+
+`withdraw` is a person retiring a bad or mistaken alert (`monitor alerts withdraw`): the row is
+kept, with when, who and why, and is no longer in force anywhere; only the first withdrawal counts.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import clock
+from ..errors import UsageError
+from ..facilities import CONTROL, CONTROL_OR_NEWLINE
 from ..store import Store
 from .model import Alert
 
@@ -78,6 +83,47 @@ def save(store: Store, alerts: list[Alert]) -> IngestCounts:
             if namesakes is not None:
                 counts.updated += _replace_forecast(store, namesakes, alert, new_id)
     return counts
+
+
+@dataclass
+class Withdrawal:
+    alert_id: int
+    at: str  # UTC ISO
+    by: str
+    note: str
+
+
+MAX_BY, MAX_NOTE = 60, 500
+
+
+def withdraw(store: Store, alert_id: int, *, by: str, note: str, at: str) -> Withdrawal:
+    """Retire alert `alert_id` (see the module docstring); UsageError, with nothing changed, for
+    an unknown id, an alert withdrawn before, or an empty or unprintable `by` or `note`."""
+    by, note = (by or "").strip(), (note or "").strip()
+    if not by:
+        raise UsageError("--by 为空，请写明是谁撤回；--by is empty: say who withdraws the alert")
+    if not note:
+        raise UsageError("请用 --note 写明撤回原因；--note is empty: say why the alert is withdrawn")
+    if CONTROL_OR_NEWLINE.search(by) or CONTROL.search(note):
+        raise UsageError("--by 或 --note 含控制字符，请输入普通文字；--by or --note contains control characters: "
+                         "type plain text")
+    if len(by) > MAX_BY or len(note) > MAX_NOTE:
+        raise UsageError(f"--by 最多 {MAX_BY} 字、--note 最多 {MAX_NOTE} 字；--by is at most {MAX_BY} and --note at "
+                         f"most {MAX_NOTE} characters")
+    with store.write():
+        found = store.find_alert_by_id(alert_id)
+        if found is None:
+            raise UsageError(f"没有编号为 {alert_id} 的预警，请用 monitor alerts list 查看编号；no alert {alert_id}: "
+                             "`monitor alerts list` shows the ids")
+        if found["withdrawn"]:
+            if found["withdrawn_by"]:
+                raise UsageError(f"预警 {alert_id} 已于 {found['withdrawn']} 由 {found['withdrawn_by']} 撤回，不能再次撤回；"
+                                 f"alert {alert_id} was already withdrawn at {found['withdrawn']} by "
+                                 f"{found['withdrawn_by']}: the first withdrawal stands")
+            raise UsageError(f"预警 {alert_id} 已于 {found['withdrawn']} 被更新的预报取代，无需撤回；alert {alert_id} was "
+                             f"already retired at {found['withdrawn']} by a newer forecast: nothing to withdraw")
+        store.withdraw_alert(alert_id, at=at, by=by, note=note)
+    return Withdrawal(alert_id, at, by, note)
 
 
 def retire_forecasts(store: Store, source: str, township: str, issued: str, keep: set[str]) -> int:

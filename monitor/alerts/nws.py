@@ -2,8 +2,10 @@
 
 Each feature is one CAP message in JSON. Geometry is already GeoJSON (lon, lat): a Polygon gives
 its outer ring, a MultiPolygon one outer ring per part (holes are dropped with a warning: areas
-are unions of rings here). Zone-only alerts have null geometry; their `geocode` (UGC zones and
-SAME county codes) becomes `geocodes` and `affectedZones` is left to the raw text.
+are unions of rings here); every ring is checked by monitor.alerts.geometry (a NaN, Infinity or
+out-of-range point, or a ring with no area, drops that ring with a warning). Zone-only alerts
+have null geometry; their `geocode` (UGC zones and SAME county codes) becomes `geocodes` and
+`affectedZones` is left to the raw text.
 
 Times: `expires` is when the message lapses, `ends` when the hazard is over; both are kept, and
 the store ends an alert's validity at `ends`, else `expires`. Colours: NWS has none, so they come
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from . import hazards
+from . import geometry, hazards
 from .model import Alert, ParsedDocument, utc
 
 
@@ -102,18 +104,25 @@ def _alert(feature: dict, source: str, raw: str) -> Alert:
     )
 
 
-def _rings(geometry: object, warnings: list[str]) -> list[list[tuple[float, float]]]:
-    if not isinstance(geometry, dict):
+def _rings(geom: object, warnings: list[str]) -> list[list[tuple[float, float]]]:
+    """The outer rings of a Polygon or MultiPolygon, each checked (monitor.alerts.geometry)."""
+    if not isinstance(geom, dict):
         return []
-    kind, coords = geometry.get("type"), geometry.get("coordinates") or []
+    kind, coords = geom.get("type"), geom.get("coordinates") or []
     polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else None
     if polygons is None:
-        warnings.append(f"geometry {kind} ignored: only Polygon and MultiPolygon are areas")
+        warnings.append(f"geometry {str(kind)[:40]} ignored: only Polygon and MultiPolygon are areas")
+        return []
+    if not isinstance(polygons, list):
+        warnings.append(f"geometry {kind} ignored: its coordinates are not a list")
         return []
     rings = []
-    for polygon in polygons:
+    for n, polygon in enumerate(polygons, 1):
+        if not isinstance(polygon, list):
+            warnings.append(f"polygon {n} ignored: not a list of rings")
+            continue
         if len(polygon) > 1:
             warnings.append("polygon holes dropped")
-        if polygon:
-            rings.append([(float(x), float(y)) for x, y, *_ in polygon[0]])
+        if polygon and (ring := geometry.ring(polygon[0], f"polygon {n}", warnings)):
+            rings.append(ring)
     return rings

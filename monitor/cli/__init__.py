@@ -13,7 +13,9 @@ import sys
 
 import click
 
+from .. import redaction
 from ..errors import MonitorError
+from ..terminal import printable
 from .context import App, pass_app
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -29,7 +31,7 @@ class MonitorGroup(click.Group):
             app = ctx.find_object(App)
             if app is not None and app.verbose > 1:
                 raise
-            click.echo(f"monitor: {e}", err=True)
+            click.echo(f"monitor: {printable(redaction.redact(str(e)))}", err=True)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("monitor: interrupted; nothing half-written was committed", err=True)
@@ -56,6 +58,7 @@ def main(ctx: click.Context, db, config, as_of, verbose, quiet):
 
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    redaction.install_log_filter()  # no key from the environment, URL user-info or token in any log line
     ctx.obj = App(db=db, config_path=config, verbose=verbose, quiet=quiet)
     try:
         clock.set_now(as_of)

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from .context import App, echo_json, pass_app, table
+from .context import App, echo, echo_json, pass_app, table
 
 
 @click.group("alerts")
 def alerts():
-    """Weather warnings: import documents, list and show what is stored."""
+    """Weather warnings: import documents, list and show what is stored, withdraw a bad one."""
 
 
 @alerts.command("import")
@@ -44,9 +44,9 @@ def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...]
     counts = ingest.save(store, [a for doc in parsed for a in doc.alerts])
     for path, doc in zip(files, parsed):
         for w in doc.warnings + [w for a in doc.alerts for w in a.warnings]:
-            click.echo(f"warning: {path.name}: {w}", err=True)
+            echo(f"warning: {path.name}: {w}", err=True)
         if doc.links:
-            click.echo(f"note: {path.name} is a {doc.kind} index of {len(doc.links)} messages; "
+            echo(f"note: {path.name} is a {doc.kind} index of {len(doc.links)} messages; "
                        "`monitor alerts refresh` fetches them", err=True)
     click.echo(f"{counts.new} new, {counts.duplicate} already stored, {counts.updated} updated, "
                f"{counts.cancelled} cancelled")
@@ -102,19 +102,54 @@ def alerts_show(app: App, alert_id: int, as_json: bool):
     for key in ("id", "state", "sender", "identifier", "msg_type", "status", "event", "hazard", "colour",
                 "headline", "headline_en", "area_desc"):
         if data.get(key):
-            click.echo(f"{key:>12}: {data[key]}")
+            echo(f"{key:>12}: {data[key]}")
     for key in ("sent", "onset", "expires", "ends"):
         if data.get(key):
-            click.echo(f"{key:>12}: {clock.local(data[key], tz)} ({data[key]})")
+            echo(f"{key:>12}: {clock.local(data[key], tz)} ({data[key]})")
     if data["townships"]:
-        click.echo(f"{'townships':>12}: {'、'.join(data['townships'])}")
+        echo(f"{'townships':>12}: {'、'.join(data['townships'])}")
     area = data.get("area") or {}
-    click.echo(f"{'area':>12}: {len(area.get('polygons', []))} polygons, {len(area.get('circles', []))} circles, "
+    echo(f"{'area':>12}: {len(area.get('polygons', []))} polygons, {len(area.get('circles', []))} circles, "
                f"{len(area.get('geocodes', []))} geocodes")
     if alert.get("description"):
-        click.echo(f"\n{alert['description']}")
+        echo(f"\n{alert['description']}")
+    if data.get("withdrawn"):
+        echo(f"{'withdrawn':>12}: {clock.local(data['withdrawn'], tz)} ({data['withdrawn']})"
+                   + (f" by {data['withdrawn_by']}: {data['withdrawn_note']}" if data.get("withdrawn_by") else
+                      " (retired by a newer forecast)"))
     for w in data.get("warnings") or []:
-        click.echo(f"warning: {w}")
+        echo(f"warning: {w}")
+
+
+@alerts.command("withdraw")
+@click.argument("alert_id", type=int)
+@click.option("--note", "-n", required=True, help="Why it is withdrawn (required), e.g. \"坐标错误 NaN coordinates\".")
+@click.option("--by", help="Who withdraws it (default: config [field] default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="Output the withdrawal as JSON.")
+@pass_app
+def alerts_withdraw(app: App, alert_id: int, note: str, by: str | None, as_json: bool):
+    """Retire a bad or mistaken alert: it stops counting everywhere (follow-ups, map, export,
+    status), but stays stored and listed, with when, who and why.
+
+    Nothing is deleted. Withdrawing an alert twice is refused (the first withdrawal stands).
+
+    \b
+    Example:
+      monitor alerts withdraw 17 --note "坐标含 NaN，来源已更正" --by 值班员
+    """
+    from dataclasses import asdict
+
+    from .. import clock
+    from ..alerts import ingest
+    from ..inventory import who
+
+    done = ingest.withdraw(app.existing_store(), alert_id, by=who(app.config, by), note=note,
+                           at=clock.iso(clock.now()))
+    if as_json:
+        echo_json(asdict(done))
+        return
+    echo(f"已撤回预警 {done.alert_id}；alert {done.alert_id} withdrawn at "
+               f"{clock.local(done.at, app.config.timezone)} by {done.by}: {done.note}")
 
 
 @alerts.command("refresh")

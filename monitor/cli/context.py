@@ -57,8 +57,17 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
+def echo(text: object = "", *, err: bool = False) -> None:
+    """click.echo of text that may hold data: control characters shown as escapes (monitor.terminal)."""
+    from ..terminal import printable
+
+    click.echo(printable(text), err=err)
+
+
 def echo_json(data) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    from ..terminal import json_safe
+
+    sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
     sys.stdout.write("\n")
 
 
@@ -67,10 +76,13 @@ def table(title: str | None, columns: list[str], rows: list[list], *, stderr: bo
     from rich.table import Table
     from rich.text import Text
 
+    from ..terminal import printable
+
     t = Table(title=title, show_lines=False, header_style="bold")
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
         # Text(), not str: people's input must never be read as rich markup
-        t.add_row(*[Text("" if v is None else str(v)) for v in r])
+        # and control characters from data shown as escapes, not obeyed by the terminal
+        t.add_row(*[Text(printable(v)) for v in r])
     console(stderr).print(t)
