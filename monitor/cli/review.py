@@ -56,9 +56,9 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
     path = out or config.resolve(f"reports/report-{window.month}.{fmt}")
     if fmt == "csv":
         # utf-8-sig: Excel on an office PC then reads the Chinese correctly
-        write_text(path, review.render_csv(built), encoding="utf-8-sig")
+        write_text(path, review.render_csv(built), "csv", encoding="utf-8-sig")
     else:
-        write_text(path, review.render_html(built))
+        write_text(path, review.render_html(built), "html")
     click.echo(str(path))
 
 
