@@ -1,7 +1,9 @@
 """The main job on the shipped data: townships, sample facilities, real warnings, follow-ups, map.
 
-Runs offline into its own database at a fixed moment ([demo] as_of in config.toml) at which the
-bundled real warnings are in force, so every run gives the same result.
+Runs offline into its own database, marked as the demo's (meta `created_by = demo`): a rerun
+recreates only a database so marked and refuses any other file at that path. It runs at a fixed
+moment ([demo] as_of in config.toml) at which the bundled real warnings are in force, so every
+run gives the same result.
 """
 
 from __future__ import annotations
@@ -27,8 +29,27 @@ class DemoSummary:
     top: list[dict] = field(default_factory=list)
 
 
+DEMO_MARK = ("created_by", "demo")  # the meta row that makes a database the demo's own
+
+
 def _fresh(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
+    """Remove the demo database at `path` so it can be built again, but only a database the demo
+    made itself (marked with DEMO_MARK); any other file at `path` is refused, never touched."""
+    from .errors import DataError, UsageError
+    from .store import read_meta
+
+    if not path.exists():
+        return
+    try:
+        mark = read_meta(path, DEMO_MARK[0]) if path.is_file() else None
+    except DataError:
+        mark = None
+    if mark != DEMO_MARK[1]:
+        raise UsageError(
+            f"拒绝重建 {path}：它不是 monitor demo 创建的演示数据库，演示不会删除它；请用 --demo-db 指定一个新路径，"
+            f"或改 config.toml 的 [demo] db；refusing to recreate {path}: it is not a database `monitor demo` "
+            "created, and the demo never deletes another; pass --demo-db NEW_PATH or change [demo] db")
+    for suffix in ("", "-wal", "-shm", "-journal"):
         p = Path(str(path) + suffix)
         if p.exists():
             p.unlink()
@@ -46,6 +67,7 @@ def run(config: Config, *, db: Path | None = None, out: Path | None = None, top:
     _fresh(db)
     store = Store.open(db, busy_timeout_ms=config.busy_timeout_ms)
     try:
+        store.set_meta(*DEMO_MARK)  # first of all: from now on a rerun may recreate this file
         inventory.import_townships(store, config.resolve(config.get("district", "townships")))
         inventory.import_facilities(store, config, config.resolve(demo["facilities"]), by="demo")
         docs = read_alert_files([config.resolve(p) for p in demo.get("alerts", [])])

@@ -162,6 +162,24 @@ def _m4_safety(store: Store) -> None:
 MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety)
 
 
+def read_meta(path: str | Path, key: str) -> str | None:
+    """`key` from the meta table of the SQLite file at `path`, read without writing anything;
+    None if the file is a database without that row (or without a meta table). A file that is
+    not a SQLite database raises DataError."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+                return None
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise DataError(f"{path}: 不是 SQLite 数据库；not a SQLite database ({e})") from None
+    return row[0] if row else None
+
+
 # --- the store ------------------------------------------------------------------------------
 
 class Store:
@@ -198,6 +216,17 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    # --- meta: facts about the database itself -----------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write():
+            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                              " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     @property
     def db(self):
