@@ -61,16 +61,21 @@ def run(config: Config, *, db: Path | None = None, out: Path | None = None, top:
     from .alerts import ingest
     from .alerts.files import read_alert_files
 
-    demo = config.section("demo")
-    db = db or config.resolve(demo.get("db", "demo/demo.db"))
-    out = out or config.resolve(demo.get("map", "maps/demo.html"))
+    from .errors import ConfigError
+
+    demo = config.demo
+    db = db or demo.db
+    out = out or demo.map
+    if demo.facilities is None or config.district.townships is None:
+        raise ConfigError(f"{config.path}: 演示需要 [district] townships 和 [demo] facilities；"
+                          "the demo needs [district] townships and [demo] facilities")
     _fresh(db)
     store = Store.open(db, busy_timeout_ms=config.busy_timeout_ms)
     try:
         store.set_meta(*DEMO_MARK)  # first of all: from now on a rerun may recreate this file
-        inventory.import_townships(store, config.resolve(config.get("district", "townships")))
-        inventory.import_facilities(store, config, config.resolve(demo["facilities"]), by="demo")
-        docs = read_alert_files([config.resolve(p) for p in demo.get("alerts", [])])
+        inventory.import_townships(store, config.district.townships)
+        inventory.import_facilities(store, config, demo.facilities, by="demo")
+        docs = read_alert_files(list(demo.alerts))
         ingest.save(store, [a for d in docs for a in d.alerts])
         now = clock.now()
         outcome = evaluation.run(store, config, now)

@@ -22,11 +22,13 @@ class App:
     @property
     def config(self):
         if self._config is None:
-            from ..config import load
+            from ..config import check_all, load
             from ..outfile import protect
 
-            self._config = load(self.config_path)
-            protect(self._config.path)  # no output file may be written over it
+            config = load(self.config_path)
+            check_all(config)  # every section, before the command changes anything
+            self._config = config
+            protect(config.path)  # no output file may be written over it
         return self._config
 
     @property

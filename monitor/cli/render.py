@@ -22,7 +22,7 @@ def map_(app: App, out: Path | None):
     from .. import clock
     from ..mapdata import write_map
 
-    path = write_map(app.existing_store(), app.config, out or app.config.resolve(app.config.get("map", "out")),
+    path = write_map(app.existing_store(), app.config, out or app.config.map.out,
                      clock.now())
     click.echo(str(path))
 
@@ -49,12 +49,12 @@ def demo(app: App, demo_db: Path | None, out: Path | None):
     from ..outfile import protect
 
     if not clock.fixed():
-        clock.set_now(app.config.get("demo", "as_of"))
-    db = demo_db or app.config.resolve(app.config.get("demo", "db", "demo/demo.db"))
+        clock.set_now(app.config.demo.as_of)
+    db = demo_db or app.config.demo.db
     protect(db, database=True)  # the map may not be written over it
     s = run(app.config, db=db, out=out)
     c = console()
-    district = app.config.get("district", "name", "")
+    district = app.config.district.name
     c.print(f"[bold]{escape(district)}风险监测演示 monitor demo[/bold]  as of {s.as_of}")
     c.print(f"乡镇 townships: {s.townships} ({s.approximate} approximate 近似边界)")
     c.print("设施 facilities: " + ", ".join(f"{k} {v}" for k, v in sorted(s.facilities.items()))
