@@ -29,7 +29,7 @@ from typing import Iterator
 
 from . import clock
 from .config import Config
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, DataError, UsageError
 from .sources import Source, configured, fetch_settings
 from .store import Store
 
@@ -94,6 +94,10 @@ def holding_lock(path: Path) -> Iterator[bool]:
     except Timeout:
         yield False
         return
+    except OSError as e:  # a read-only folder: the refresh could not store anything there either
+        raise DataError(f"无法创建刷新锁 {path}（{e.strerror or e}），未做任何更改；请检查文件夹权限或设置 [fetch] lock；"
+                        f"cannot create the refresh lock {path} ({e.strerror or e}): nothing was changed; check "
+                        "the folder's permissions or set [fetch] lock") from None
     try:
         yield True
     finally:

@@ -117,6 +117,11 @@ def test_a_write_on_a_read_only_database_says_so(readonly_db):
     assert r.returncode == 1
     one_clear_line(r, "is read-only")
     assert "只读" in r.stderr and "not a monitor database" not in r.stderr
+    if db.parent.stat().st_mode & 0o002 == 0:
+        # the cron job too: in a read-only folder it cannot even take its lock beside the database
+        r = monitor(config, db, "alerts", "refresh", unprivileged=True)
+        assert r.returncode == 1
+        one_clear_line(r, "cannot create the refresh lock")
     assert table_dump(db) == before
 
 
