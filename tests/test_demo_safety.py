@@ -99,3 +99,20 @@ def test_the_demo_map_may_not_overwrite_its_own_database(office, tmp_path):
     db = tmp_path / "d.db"
     r = run(["demo", "--demo-db", str(db), "--out", str(db)], cwd=tmp_path, env=env)
     assert r.returncode == 2 and "拒绝覆盖" in r.stderr, r.stderr
+
+
+def test_a_refused_map_leaves_the_demo_database_as_it_was(office, tmp_path):
+    from monitor.store import Store
+
+    cli, env = office
+    db = tmp_path / "mine.db"
+    s = Store.open(db)
+    s.set_meta("created_by", "demo")  # a demo database from an earlier run
+    s.conn.execute("CREATE TABLE earlier (x)")
+    s.close()
+    notes = tmp_path / "notes.html"
+    notes.write_text("<html>not ours</html>", encoding="utf-8")
+    r = run(["demo", "--demo-db", str(db), "--out", str(notes)], cwd=tmp_path, env=env)
+    assert r.returncode == 2 and "拒绝覆盖" in r.stderr, r.stderr
+    assert "earlier" in table_dump(db)  # not recreated
+    assert notes.read_text(encoding="utf-8") == "<html>not ours</html>"

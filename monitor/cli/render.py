@@ -21,9 +21,12 @@ def map_(app: App, out: Path | None):
     """
     from .. import clock
     from ..mapdata import write_map
+    from ..outfile import check_target
 
-    path = write_map(app.existing_store(), app.config, out or app.config.map.out,
-                     clock.now())
+    store = app.existing_store()
+    out = out or app.config.map.out
+    check_target(out, "html")  # refused before the map is built (and checked again as it is written)
+    path = write_map(store, app.config, out, clock.now())
     click.echo(str(path))
 
 
@@ -46,12 +49,13 @@ def demo(app: App, demo_db: Path | None, out: Path | None):
 
     from .. import clock
     from ..demo import run
-    from ..outfile import protect
+    from ..outfile import check_target, protect
 
     if not clock.fixed():
         clock.set_now(app.config.demo.as_of)
     db = demo_db or app.config.demo.db
     protect(db, database=True)  # the map may not be written over it
+    check_target(out or app.config.demo.map, "html")  # before the demo's database is recreated
     s = run(app.config, db=db, out=out)
     c = console()
     district = app.config.district.name
