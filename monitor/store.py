@@ -9,6 +9,12 @@ The connection is plain `sqlite3` so that the field CLI's one-row update starts 
 sqlite-utils (which imports pandas when it is installed) is loaded only for schema migrations
 and bulk work, through `Store.db`.
 
+A database this process may not write opens read-only (`Store.readonly`), so that every
+command that only reads still works; a write then fails in words. SQLite's errors about the
+file, the disk or another process (read-only, locked past the busy timeout, disk full, I/O
+error, not a database) become one DataError that says what is wrong (`translate`), here in
+`open` and `write()`, and at the CLI's edge for reads outside a transaction.
+
 Schema changes are migrations (`MIGRATIONS`), applied in order and recorded in
 `PRAGMA user_version`; each step gets the Store, and only the first (creating a database) uses
 sqlite-utils, so that opening an older database from the field CLI does not import pandas.
@@ -185,9 +191,12 @@ def _connect_readonly(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
 
     `mode=ro` reads a WAL database consistently, but needs its -shm file, which SQLite creates
     when it is missing: in a read-only folder it cannot. Then, if no -wal file holds changes
-    (every commit is in the database file itself), the file is opened `immutable=1`: nothing can
-    write into a folder no one may write, so there is nothing to coordinate with. With a
-    non-empty -wal (changes not yet in the file) immutable would read stale data: refused.
+    (every commit is in the database file itself), the file is opened `immutable=1`, which reads
+    it without any locking: right for what a read-only folder usually holds (a copy on a
+    read-only share, an archive, a CD), which nothing changes. Were the folder's owner to write the
+    database meanwhile, this process could read a stale or mixed state (SQLite's documented risk
+    of immutable), which is why it is used only where the shared-memory file cannot exist. With a
+    non-empty -wal (commits not yet in the file) immutable would miss them: refused.
     """
     base = Path(path).resolve().as_uri()
     try:
