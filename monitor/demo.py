@@ -1,9 +1,11 @@
 """The main job on the shipped data: townships, sample facilities, real warnings, follow-ups, map.
 
-Runs offline into its own database and replays the district's 2025 up to a fixed moment
-([demo] as_of in config.toml, 2025-11-16 09:00, when the two November warnings are in force),
-each event at its own time through the normal paths, so that the history, the follow-ups and
-the monthly reviews of the months before read as they would have:
+Runs offline into its own database, marked as the demo's (meta `created_by = demo`): a rerun
+recreates only a database so marked and refuses any other file at that path. It replays the
+district's 2025 up to a fixed moment ([demo] as_of in config.toml, 2025-11-16 09:00, when the
+two November warnings are in force), each event at its own time through the normal paths, so
+that the history, the follow-ups and the monthly reviews of the months before read as they
+would have:
 
 - the sample facilities ([demo] facilities) enter the register at their `recorded` time (the
   heating and fire sites on 1 July, the flood damage as it was reported from 27 July);
@@ -45,8 +47,27 @@ class DemoSummary:
     replayed: dict[str, int] = field(default_factory=dict)  # what the replay applied: imports, changes, ...
 
 
+DEMO_MARK = ("created_by", "demo")  # the meta row that makes a database the demo's own
+
+
 def _fresh(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
+    """Remove the demo database at `path` so it can be built again, but only a database the demo
+    made itself (marked with DEMO_MARK); any other file at `path` is refused, never touched."""
+    from .errors import DataError, UsageError
+    from .store import read_meta
+
+    if not path.exists():
+        return
+    try:
+        mark = read_meta(path, DEMO_MARK[0]) if path.is_file() else None
+    except DataError:
+        mark = None
+    if mark != DEMO_MARK[1]:
+        raise UsageError(
+            f"拒绝重建 {path}：它不是 monitor demo 创建的演示数据库，演示不会删除它；请用 --demo-db 指定一个新路径，"
+            f"或改 config.toml 的 [demo] db；refusing to recreate {path}: it is not a database `monitor demo` "
+            "created, and the demo never deletes another; pass --demo-db NEW_PATH or change [demo] db")
+    for suffix in ("", "-wal", "-shm", "-journal"):
         p = Path(str(path) + suffix)
         if p.exists():
             p.unlink()
@@ -95,14 +116,19 @@ def run(config: Config, *, db: Path | None = None, out: Path | None = None, top:
     from .alerts import ingest
     from .alerts.files import read_alert_files
 
-    demo = config.section("demo")
-    db = db or config.resolve(demo.get("db", "demo/demo.db"))
-    out = out or config.resolve(demo.get("map", "maps/demo.html"))
+    from .errors import ConfigError
+
+    demo = config.demo
+    db = db or demo.db
+    out = out or demo.map
+    if demo.facilities is None or config.district.townships is None:
+        raise ConfigError(f"{config.path}: 演示需要 [district] townships 和 [demo] facilities；"
+                          "the demo needs [district] townships and [demo] facilities")
     now = clock.now()
-    facilities_path = config.resolve(demo["facilities"])
+    facilities_path = demo.facilities
     columns, rows = _read_csv(facilities_path)
-    changes = _read_csv(config.resolve(demo["changes"]))[1] if demo.get("changes") else []
-    docs = read_alert_files([config.resolve(p) for p in demo.get("alerts", [])])
+    changes = _read_csv(demo.changes)[1] if demo.changes else []
+    docs = read_alert_files(list(demo.alerts))
 
     # the timeline: (when, order at equal times, what)
     events: list[tuple[datetime, int, str, object]] = []
@@ -126,7 +152,8 @@ def run(config: Config, *, db: Path | None = None, out: Path | None = None, top:
     _fresh(db)
     store = Store.open(db, busy_timeout_ms=config.busy_timeout_ms)
     try:
-        inventory.import_townships(store, config.resolve(config.get("district", "townships")))
+        store.set_meta(*DEMO_MARK)  # first of all: from now on a rerun may recreate this file
+        inventory.import_townships(store, config.district.townships)
         ids: dict[str, int] = {}
         with tempfile.TemporaryDirectory() as tmp:
             for at, _, what, item in events:

@@ -186,13 +186,13 @@ def write(store: Store, config: Config, fmt: str, out: str | Path, now: datetime
     now = now or clock.now()
     data = layers(store, config, now)
     if fmt == "geojson":
-        write_text(out, to_geojson(data))
+        write_text(out, to_geojson(data), "geojson")
         return {name: len(layer.rows) for name, layer in data.items()}
     if fmt == "csv":
-        write_text(out, to_csv(data["facilities"]), encoding="utf-8-sig")
+        write_text(out, to_csv(data["facilities"]), "csv", encoding="utf-8-sig")
         return {"facilities": len(data["facilities"].rows)}
     if fmt == "gpkg":
-        with replacing(out) as tmp:
+        with replacing(out, "gpkg") as tmp:
             tmp.unlink()  # GDAL creates the GeoPackage itself
             to_gpkg(data, tmp)
         return {name: len(layer.rows) for name, layer in data.items()}

@@ -462,4 +462,4 @@ def write_export(rows: list[dict], fmt: str, path) -> None:
 
     text = to_csv(rows) if fmt == "csv" else to_geojson(rows)
     # utf-8-sig for CSV: Excel on an office PC then reads the Chinese correctly
-    write_text(path, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    write_text(path, text, "csv" if fmt == "csv" else "geojson", encoding="utf-8-sig" if fmt == "csv" else "utf-8")

@@ -27,7 +27,7 @@ class ImportResult:
 
 def who(config: Config, by: str | None) -> str:
     """The person making a change: --by, else config [field] default_by, else the login name."""
-    for candidate in (by, config.get("field", "default_by")):
+    for candidate in (by, config.field.default_by):
         if candidate and candidate.strip():
             return candidate.strip()
     try:

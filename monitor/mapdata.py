@@ -61,7 +61,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
             b = best.setdefault(r["facility_id"], {"priority": r["priority"], "reasons": []})
             b["priority"] = min(b["priority"], r["priority"])
             b["reasons"].append(f"[{r['priority']}] {r['reason']}")
-    history = store.recent_history(int(config.get("map", "history_entries", 5)))
+    history = store.recent_history(config.map.history_entries)
     f_rows = []
     for f in store.select_facilities():
         kind = K.KINDS[f["kind"]]
@@ -100,7 +100,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
 
     stale, reason, last_ok = (False, "", None) if replay else staleness(store, config, now)
     return MapData(
-        title=config.get("map", "title", "风险地图 Risk map"), townships=t_rows, facilities=f_rows,
+        title=config.map.title, townships=t_rows, facilities=f_rows,
         alerts=a_rows, followups=u_rows, data_time=clock.local(now, tz),
         last_refresh=replay or (clock.local(last_ok, tz) if last_ok else None), stale=stale, stale_reason=reason,
         basemap=_basemap(config),
@@ -108,11 +108,8 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
 
 
 def _basemap(config: Config) -> dict | None:
-    """[map] basemap, with a local tile folder taken relative to config.toml."""
-    basemap = config.get("map", "basemap")
-    if basemap and basemap.get("type") == "tiles" and basemap.get("path"):
-        return {**basemap, "path": str(config.resolve(basemap["path"]))}
-    return basemap
+    """[map] basemap, checked, with a local tile folder taken relative to config.toml (config.py)."""
+    return config.map.basemap
 
 
 def write_map(store: Store, config: Config, out: Path, now: datetime | None = None, *,

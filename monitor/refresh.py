@@ -29,7 +29,7 @@ from typing import Iterator
 
 from . import clock
 from .config import Config
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, DataError, UsageError
 from .redaction import redact
 from .sources import Source, configured, fetch_settings
 from .store import Store
@@ -81,8 +81,7 @@ class Summary:
 
 def lock_path(config: Config, db_path: str | os.PathLike) -> Path:
     """[fetch] lock, else the database's path + '.refresh.lock'."""
-    explicit = config.get("fetch", "lock")
-    return config.resolve(explicit) if explicit else Path(str(db_path) + ".refresh.lock")
+    return config.fetch.lock or Path(str(db_path) + ".refresh.lock")
 
 
 @contextmanager
@@ -96,6 +95,10 @@ def holding_lock(path: Path) -> Iterator[bool]:
     except Timeout:
         yield False
         return
+    except OSError as e:  # a read-only folder: the refresh could not store anything there either
+        raise DataError(f"无法创建刷新锁 {path}（{e.strerror or e}），未做任何更改；请检查文件夹权限或设置 [fetch] lock；"
+                        f"cannot create the refresh lock {path} ({e.strerror or e}): nothing was changed; check "
+                        "the folder's permissions or set [fetch] lock") from None
     try:
         yield True
     finally:
@@ -130,7 +133,7 @@ def run(store: Store, config: Config, *, only: list[str] | tuple[str, ...] = (),
         last = store.last_fetch(s.name, ok=True) if s.kind != "forecast" else None
         conditions[s.name] = {"etag": last["etag"], "last_modified": last["last_modified"]} if last else {}
     townships = store.townships(with_geometry=False) if any(s.kind == "forecast" for s in sources) else []
-    thresholds = config.section("forecast") or None
+    thresholds = config.forecast.thresholds() or None
     summary.sources = asyncio.run(_fetch_and_save(store, sources, settings, conditions, townships, thresholds,
                                                   transport))
     summary.changed = any(r.new or r.updated or r.cancelled for r in summary.sources)
@@ -206,6 +209,6 @@ def _evaluate_and_draw(store: Store, config: Config, summary: Summary, map_out: 
                           "active_alerts": outcome.active_alerts, "by_priority": outcome.by_priority}
     log.info("follow-ups: %d open (%d new, %d closed), %d warnings in force", outcome.follow_ups, outcome.new,
              outcome.closed, outcome.active_alerts)
-    out = map_out or config.resolve(config.get("map", "out", "maps/risk.html"))
+    out = map_out or config.map.out
     summary.map = str(mapdata.write_map(store, config, out, now))
     log.info("map written: %s", summary.map)

@@ -161,6 +161,7 @@ def _page_parts(data: MapData, compress: bool | None = None) -> tuple[str, str, 
     from folium.utilities import JsCode
 
     from monitor.mapassets import OfflineMap, RiskLayers, inline_assets
+    from monitor.outfile import GENERATOR_META
 
     shift = _display_shift(data.basemap)
     encoding, payload = _encode(_payload(data, shift), compress)
@@ -195,6 +196,7 @@ def _page_parts(data: MapData, compress: bool | None = None) -> tuple[str, str, 
     fig = m.get_root()
     fig.title = title_marker
     page = inline_assets(fig.render()).replace("<html>", '<html lang="zh-CN">', 1)
+    page = page.replace("<head>", "<head>\n    " + GENERATOR_META, 1)  # outfile: a page this tool may replace
     page = page.replace(title_marker, html.escape(data.title), 1)
     head, sep, tail = page.partition(data_marker)
     if not sep:
@@ -564,7 +566,7 @@ def _write_atomic(out: Path, parts: Iterable[str]) -> Path:
     # is never joined into one string
     from monitor.outfile import replacing
 
-    with replacing(out) as tmp:
+    with replacing(out, "html") as tmp:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             for part in parts:
                 fh.write(part)

@@ -9,6 +9,12 @@ The connection is plain `sqlite3` so that the field CLI's one-row update starts 
 sqlite-utils (which imports pandas when it is installed) is loaded only for schema migrations
 and bulk work, through `Store.db`.
 
+A database this process may not write opens read-only (`Store.readonly`), so that every
+command that only reads still works; a write then fails in words. SQLite's errors about the
+file, the disk or another process (read-only, locked past the busy timeout, disk full, I/O
+error, not a database) become one DataError that says what is wrong (`translate`), here in
+`open` and `write()`, and at the CLI's edge for reads outside a transaction.
+
 Schema changes are migrations (`MIGRATIONS`), applied in order and recorded in
 `PRAGMA user_version`; each step gets the Store, and only the first (creating a database) uses
 sqlite-utils, so that opening an older database from the field CLI does not import pandas.
@@ -18,13 +24,15 @@ sqlite-utils, so that opening an older database from the field CLI does not impo
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, UsageError
+from .errors import DataError, MonitorError, UsageError
 
 FACILITY_COLUMNS = (
     "kind", "subtype", "name", "lon", "lat", "township", "status", "severity",
@@ -171,6 +179,152 @@ def _m5_severity_history(store: Store) -> None:
 MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history)
 
 
+# --- opening, and what SQLite's errors mean to a person -----------------------------------------
+
+def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_readonly(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    """A read-only connection to a database this process may not write.
+
+    `mode=ro` reads a WAL database consistently, but needs its -shm file, which SQLite creates
+    when it is missing: in a read-only folder it cannot. Then, if no -wal file holds changes
+    (every commit is in the database file itself), the file is opened `immutable=1`, which reads
+    it without any locking: right for what a read-only folder usually holds (a copy on a
+    read-only share, an archive, a CD), which nothing changes. Were the folder's owner to write the
+    database meanwhile, this process could read a stale or mixed state (SQLite's documented risk
+    of immutable), which is why it is used only where the shared-memory file cannot exist. With a
+    non-empty -wal (commits not yet in the file) immutable would miss them: refused.
+    """
+    base = Path(path).resolve().as_uri()
+    try:
+        conn = _readonly(base + "?mode=ro", busy_timeout_ms)
+    except sqlite3.Error as e:
+        wal = Path(path + "-wal")
+        if _code(e) not in _NOT_WRITABLE or (wal.exists() and wal.stat().st_size > 0):
+            raise _translated(e, path, busy_timeout_ms=busy_timeout_ms) from e
+        try:
+            conn = _readonly(base + "?mode=ro&immutable=1", busy_timeout_ms)
+        except sqlite3.Error as e2:
+            raise _translated(e2, path, busy_timeout_ms=busy_timeout_ms) from e2
+    return conn
+
+
+def _readonly(uri: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_ms / 1000, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # reads now, or fails now
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+# SQLite's primary result codes that say something about the file, the disk or another process
+# rather than about the SQL (extended codes such as SQLITE_IOERR_WRITE reduce to these)
+_NOT_WRITABLE = {"SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"}
+_ENVIRONMENT = _NOT_WRITABLE | {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_NOTADB",
+                                "SQLITE_CORRUPT", "SQLITE_PROTOCOL"}
+_BY_MESSAGE = (("readonly database", "SQLITE_READONLY"), ("database is locked", "SQLITE_BUSY"),
+               ("is full", "SQLITE_FULL"), ("disk i/o error", "SQLITE_IOERR"), ("unable to open", "SQLITE_CANTOPEN"),
+               ("not a database", "SQLITE_NOTADB"), ("malformed", "SQLITE_CORRUPT"))
+
+
+def _code(e: BaseException) -> str:
+    """SQLite's primary result code name for `e` (e.g. SQLITE_IOERR for SQLITE_IOERR_WRITE), from
+    the exception's sqlite_errorname, else read from its message; '' if neither says."""
+    name = getattr(e, "sqlite_errorname", None) or ""
+    if name:
+        for primary in sorted(_ENVIRONMENT, key=len, reverse=True):
+            if name == primary or name.startswith(primary + "_"):
+                return primary
+        return name
+    text = str(e).lower()
+    return next((code for needle, code in _BY_MESSAGE if needle in text), "")
+
+
+def translate(e: BaseException, path: str | os.PathLike, *, busy_timeout_ms: int | None = None) -> MonitorError | None:
+    """The MonitorError that says in words what `e` (a sqlite3 error on the database at `path`)
+    means, or None when it is not about the file, the disk or another process (a bug)."""
+    if not isinstance(e, sqlite3.Error) or isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
+        return None
+    if _code(e) not in _ENVIRONMENT:
+        return None
+    return _translated(e, str(path), busy_timeout_ms=busy_timeout_ms)
+
+
+def _translated(e: BaseException, path: str, *, code: str | None = None,
+                busy_timeout_ms: int | None = None) -> MonitorError:
+    code = code or _code(e)
+    name = getattr(e, "sqlite_errorname", None)
+    detail = f"({e}, {name})" if name else f"({e})"
+    if code == "SQLITE_IOERR" and _disk_free(path) < 1 << 20:
+        code = "SQLITE_FULL"  # SQLite reports a full disk under WAL as an I/O error (growing the -shm)
+    if code in ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH"):
+        return DataError(f"数据库 {path} 是只读的（文件或其所在文件夹不可写），此命令需要写入，未做任何更改；"
+                         f"请以有写权限的用户运行，或检查权限；the database {path} is read-only (the file or its "
+                         f"folder may not be written) and this command writes: nothing was changed; run it as a "
+                         f"user who may write there, or fix the permissions {detail}")
+    if code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        waited = f"{busy_timeout_ms / 1000:g} s" if busy_timeout_ms is not None else "the busy timeout"
+        return DataError(f"数据库 {path} 被另一个进程占用，等待 {waited} 后仍未释放，未做任何更改；请稍后重试；"
+                         f"the database {path} is locked by another process for longer than {waited} "
+                         f"([store] busy_timeout_ms): nothing was changed; try again later {detail}")
+    if code == "SQLITE_FULL":
+        return DataError(f"磁盘已满，无法写入数据库 {path}，未做任何更改；请腾出空间后重试；the disk holding {path} "
+                         f"is full: nothing was changed; free some space and try again {detail}")
+    if code == "SQLITE_IOERR":
+        return DataError(f"读写数据库 {path} 时发生磁盘 I/O 错误，未做任何更改；请检查磁盘或网络共享；a disk I/O error "
+                         f"on {path}: nothing was changed; check the disk or network share {detail}")
+    if code == "SQLITE_CANTOPEN":
+        return DataError(f"无法打开数据库 {path}（文件夹不存在、不可访问或不可写，或它是文件夹）；请检查路径和权限；"
+                         f"cannot open the database {path} (its folder is missing, not accessible or not writable, or it is "
+                         f"a folder): check the path and permissions {detail}")
+    if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return DataError(f"{path} 不是 monitor 数据库（或已损坏）；请用 --db 指定正确的数据库文件；{path}: not a monitor "
+                         f"database (or a damaged one): pass the right file with --db {detail}")
+    return DataError(f"数据库 {path} 出错，未做任何更改；database error on {path}: nothing was changed {detail}")
+
+
+def _disk_free(path: str) -> int:
+    try:
+        return shutil.disk_usage(Path(path).parent).free
+    except OSError:
+        return 1 << 62
+
+
+def read_meta(path: str | Path, key: str) -> str | None:
+    """`key` from the meta table of the SQLite file at `path`, read without writing anything;
+    None if the file is a database without that row (or without a meta table). A file that is
+    not a SQLite database raises DataError."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+                return None
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise DataError(f"{path}: 不是 SQLite 数据库；not a SQLite database ({e})") from None
+    return row[0] if row else None
+
+
 # --- the store ------------------------------------------------------------------------------
 
 class Store:
@@ -181,32 +335,54 @@ class Store:
     0
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: str):
+    def __init__(self, conn: sqlite3.Connection, path: str, *, readonly: bool = False,
+                 busy_timeout_ms: int = 30_000):
         self.conn = conn
         self.path = path
+        self.readonly = readonly  # opened read-only: the file or its folder may not be written
+        self.busy_timeout_ms = busy_timeout_ms
         self._db = None
 
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_ms: int = 30_000, migrate: bool = True) -> "Store":
+        """Open (or create) the database at `path`.
+
+        A database this process may not write (a read-only file, or a file in a read-only
+        folder, where SQLite cannot create the -wal and -shm files WAL mode needs) is opened
+        read-only: commands that only read work, and a write fails with a clear DataError.
+        """
         path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        readonly = False
         try:
-            conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.DatabaseError as e:
-            raise DataError(f"{path}: not a monitor database ({e}); pass another --db") from None
-        store = cls(conn, path)
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(path, busy_timeout_ms)
+        except OSError as e:
+            raise DataError(f"无法创建数据库 {path}（{e.strerror or e}）；cannot create the database {path} "
+                            f"({e.strerror or e}): check the folder and its permissions") from None
+        except sqlite3.Error as e:
+            if path == ":memory:" or not Path(path).is_file() or _code(e) not in _NOT_WRITABLE:
+                raise _translated(e, path) from e
+            conn = _connect_readonly(path, busy_timeout_ms)
+            readonly = True
+        store = cls(conn, path, readonly=readonly, busy_timeout_ms=busy_timeout_ms)
         if migrate:
             store.migrate()
         return store
 
     def close(self) -> None:
         self.conn.close()
+
+    # --- meta: facts about the database itself -----------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write():
+            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                              " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     @property
     def db(self):
@@ -224,6 +400,11 @@ class Store:
     def migrate(self) -> None:
         if self.version >= len(MIGRATIONS):
             return
+        if self.readonly:
+            raise DataError(f"数据库 {self.path} 需要升级（版本 {self.version} → {len(MIGRATIONS)}）但它是只读的，"
+                            f"请由有写权限的用户运行一次任何命令；the database {self.path} needs upgrading "
+                            f"(version {self.version} -> {len(MIGRATIONS)}) but is read-only: run any command "
+                            "once as a user who may write it")
         with self.write():
             # re-read inside the write lock: another process may have migrated meanwhile
             for number, step in enumerate(MIGRATIONS, start=1):
@@ -237,14 +418,29 @@ class Store:
         if self.conn.in_transaction:
             yield self
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self.readonly:
+            raise _translated(sqlite3.OperationalError("attempt to write a readonly database"), self.path,
+                              code="SQLITE_READONLY", busy_timeout_ms=self.busy_timeout_ms)
         try:
-            yield self
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self._rollback()
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._rollback()
+            if _code(e) in _ENVIRONMENT:  # the disk, the lock, permissions: not a bug to trace
+                raise _translated(e, self.path, busy_timeout_ms=self.busy_timeout_ms) from e
             raise
-        self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:  # SQLite may have rolled back itself (a full disk, an I/O error)
+                pass
 
     @contextmanager
     def snapshot(self) -> Iterator[int]:

@@ -78,7 +78,7 @@ def demo(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("demo")
     cli = Cli(tmp / "demo.db")
-    result = cli("demo", "--out", str(tmp / "demo.html"))
+    result = cli("demo", "--demo-db", str(cli.db), "--out", str(tmp / "demo.html"))
     return cli, result, tmp
 
 

@@ -24,7 +24,7 @@ DEMO_AS_OF = "2025-11-16T09:00:00+08:00"  # [demo] as_of: the 2025 scenario
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo-map")
     cli = Cli(tmp / "demo.db")
-    cli("demo", "--out", str(tmp / "demo.html"))
+    cli("demo", "--demo-db", str(cli.db), "--out", str(tmp / "demo.html"))
     # a name typed by someone hostile, then the map again (at the demo's moment)
     cli("facility", "add", "--kind", "fire", "--subtype", "old_wiring", "--name", HOSTILE,
         "--lon", "116.63712", "--lat", "40.73456", "--by", "test", as_of=DEMO_AS_OF)

@@ -155,8 +155,8 @@ def test_geopackage_keeps_an_empty_layer_with_its_fields(district):  # noqa: F81
 
 
 def test_a_failed_export_leaves_the_old_file(district, monkeypatch):  # noqa: F811
-    out = district.tmp / "kept.gpkg"
-    out.write_bytes(b"the previous export")
+    out, _ = export(district, "gpkg", "kept.gpkg", as_of=A4_IN_FORCE)  # a GeoPackage of ours
+    previous = out.read_bytes()
 
     def fail(src, dst):
         raise OSError(28, "No space left on device")
@@ -164,7 +164,7 @@ def test_a_failed_export_leaves_the_old_file(district, monkeypatch):  # noqa: F8
     monkeypatch.setattr("monitor.outfile.os.replace", fail)
     r = district.cli("export", "--format", "gpkg", "--out", str(out), as_of=A4_IN_FORCE, ok=False)
     assert r.exit_code == 1 and "cannot write" in r.output
-    assert out.read_bytes() == b"the previous export"
+    assert out.read_bytes() == previous
     assert not [p for p in district.tmp.iterdir() if p.name.startswith(".kept.gpkg")]
 
 

@@ -436,8 +436,11 @@ def test_reads_without_writing(district):
 
 
 def test_written_whole_or_not_at_all(district, monkeypatch):
+    from monitor.outfile import GENERATOR_META
+
+    PREVIOUS = f"<!DOCTYPE html><html><head>{GENERATOR_META}</head><body>the previous report</body></html>"
     out = district.tmp / "atomic.html"
-    out.write_text("the previous report", encoding="utf-8")
+    out.write_text(PREVIOUS, encoding="utf-8")
 
     def fail(src, dst):
         raise OSError(28, "No space left on device")
@@ -445,7 +448,7 @@ def test_written_whole_or_not_at_all(district, monkeypatch):
     monkeypatch.setattr("monitor.outfile.os.replace", fail)
     r = district.cli("report", "--month", "2021-10", "--out", str(out), as_of=MONTH_END, ok=False)
     assert r.exit_code == 1 and "cannot write (No space left on device)" in r.output
-    assert out.read_text(encoding="utf-8") == "the previous report"
+    assert out.read_text(encoding="utf-8") == PREVIOUS
     assert not [p for p in district.tmp.iterdir() if p.name.startswith(".atomic.html")]
 
 

@@ -14,6 +14,7 @@ import zlib
 import pytest
 
 from monitor.errors import MonitorError
+from monitor.outfile import GENERATOR_META
 from monitor.riskmap import MapData, build_html, render_map
 
 HOSTILE = "<script>alert(1)</script>"
@@ -374,17 +375,21 @@ def test_render_writes_the_page_and_no_temporary_file(tmp_path):
     assert embedded(page)["title"] == "怀柔区 风险地图 Huairou risk map"
 
 
+# a page of ours (outfile refuses to replace any other)
+OLD_PAGE = f"<!DOCTYPE html>\n<html><head>{GENERATOR_META}</head><body>old page</body></html>"
+
+
 def test_a_failed_write_keeps_the_old_page_and_leaves_no_temporary_file(tmp_path, monkeypatch):
     import monitor.riskmap as riskmap
 
     out = tmp_path / "risk.html"
-    out.write_text("old page", encoding="utf-8")
+    out.write_text(OLD_PAGE, encoding="utf-8")
 
     # fails half way through writing
     monkeypatch.setattr(riskmap, "_page_parts", lambda data, compress: ("<html>", None, "</html>"))
     with pytest.raises(TypeError):
         render_map(sample_map_data(), out)
-    assert out.read_text(encoding="utf-8") == "old page"
+    assert out.read_text(encoding="utf-8") == OLD_PAGE
     assert [p.name for p in tmp_path.iterdir()] == ["risk.html"]
 
     # fails at the rename
@@ -396,18 +401,18 @@ def test_a_failed_write_keeps_the_old_page_and_leaves_no_temporary_file(tmp_path
     monkeypatch.setattr(riskmap.os, "replace", no_replace)
     with pytest.raises(MonitorError, match="disk full"):
         render_map(sample_map_data(), out)
-    assert out.read_text(encoding="utf-8") == "old page"
+    assert out.read_text(encoding="utf-8") == OLD_PAGE
     assert [p.name for p in tmp_path.iterdir()] == ["risk.html"]
 
 
 def test_a_failed_build_touches_nothing(tmp_path):
     out = tmp_path / "risk.html"
-    out.write_text("old page", encoding="utf-8")
+    out.write_text(OLD_PAGE, encoding="utf-8")
     data = sample_map_data()
     data.basemap = {"type": "nonsense"}
     with pytest.raises(MonitorError):
         render_map(data, out)
-    assert out.read_text(encoding="utf-8") == "old page"
+    assert out.read_text(encoding="utf-8") == OLD_PAGE
     assert [p.name for p in tmp_path.iterdir()] == ["risk.html"]
 
 

@@ -79,7 +79,7 @@ def test_the_shipped_config_is_stale_until_refreshed(district):
 def test_the_demo_replays_bundled_warnings_and_is_not_stale(tmp_path):
     pytest.importorskip("monitor.riskmap")
     cli = Cli(tmp_path / "demo.db")
-    cli("demo", "--out", str(tmp_path / "demo.html"))
+    cli("demo", "--demo-db", str(cli.db), "--out", str(tmp_path / "demo.html"))
     page = (tmp_path / "demo.html").read_text(encoding="utf-8")
     assert '"stale":false' in page and "replayed from bundled files" in page
     # the same database drawn as a live map is honest about never having been refreshed

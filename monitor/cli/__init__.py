@@ -9,6 +9,7 @@ Exit codes: 0 success, 1 bad data or a bug, 2 usage, 75 a source was unreachable
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 
 import click
@@ -28,14 +29,30 @@ class MonitorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MonitorError as e:
+            self._fail(ctx, e)
+        except sqlite3.Error as e:
+            # a read outside the store's transactions hit the disk or a lock: the store's words for it
+            from ..store import translate
+
             app = ctx.find_object(App)
-            if app is not None and app.verbose > 1:
+            translated = translate(e, app.db_path if app is not None and app._store is not None else "the database",
+                                   busy_timeout_ms=getattr(getattr(app, "_store", None), "busy_timeout_ms", None))
+            if translated is None:
                 raise
-            click.echo(f"monitor: {printable(redaction.redact(str(e)))}", err=True)
-            sys.exit(e.exit_code)
+            self._fail(ctx, translated, cause=e)
         except KeyboardInterrupt:
             click.echo("monitor: interrupted; nothing half-written was committed", err=True)
             sys.exit(130)
+
+    @staticmethod
+    def _fail(ctx: click.Context, e: MonitorError, cause: BaseException | None = None):
+        app = ctx.find_object(App)
+        if app is not None and app.verbose > 1:
+            if cause is None:
+                raise e
+            raise e from cause
+        click.echo(f"monitor: {printable(redaction.redact(str(e)))}", err=True)
+        sys.exit(e.exit_code)
 
 
 @click.group(cls=MonitorGroup, context_settings=CONTEXT_SETTINGS)

@@ -40,7 +40,7 @@ def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...]
         row = next(r for r in store.townships(with_geometry=False) if r["code"] == t["code"])
         point = (row["lon"], row["lat"], row["code"])
     parsed = read_alert_files(list(files), area_codes=list(area_codes) or None, point=point,
-                              thresholds=app.config.section("forecast") or None)
+                              thresholds=app.config.forecast.thresholds() or None)
     counts = ingest.save(store, [a for doc in parsed for a in doc.alerts])
     for path, doc in zip(files, parsed):
         for w in doc.warnings + [w for a in doc.alerts for w in a.warnings]:

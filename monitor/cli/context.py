@@ -22,9 +22,13 @@ class App:
     @property
     def config(self):
         if self._config is None:
-            from ..config import load
+            from ..config import check_all, load
+            from ..outfile import protect
 
-            self._config = load(self.config_path)
+            config = load(self.config_path)
+            check_all(config)  # every section, before the command changes anything
+            self._config = config
+            protect(config.path)  # no output file may be written over it
         return self._config
 
     @property
@@ -34,8 +38,10 @@ class App:
     @property
     def store(self):
         if self._store is None:
+            from ..outfile import protect
             from ..store import Store
 
+            protect(self.db_path, database=True)  # nor over the database and its -wal/-shm/-journal
             self._store = Store.open(self.db_path, busy_timeout_ms=self.config.busy_timeout_ms)
         return self._store
 

@@ -27,7 +27,12 @@ def init(app: App, townships: Path | None, crs: str | None):
         click.echo(f"{app.db_path}: up to date, {store.count('townships')} townships, "
                    f"{store.count('facilities')} facilities")
         return
-    path = townships or app.config.resolve(app.config.get("district", "townships"))
+    path = townships or app.config.district.townships
+    if path is None:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{app.config.path}: 没有设置 [district] townships，请用 --townships FILE 指定乡镇边界；"
+                          "[district] townships is not set: pass --townships FILE")
     result = import_townships(store, path, crs=crs)
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)

@@ -21,34 +21,46 @@ def map_(app: App, out: Path | None):
     """
     from .. import clock
     from ..mapdata import write_map
+    from ..outfile import check_target
 
-    path = write_map(app.existing_store(), app.config, out or app.config.resolve(app.config.get("map", "out")),
-                     clock.now())
+    store = app.existing_store()
+    out = out or app.config.map.out
+    check_target(out, "html")  # refused before the map is built (and checked again as it is written)
+    path = write_map(store, app.config, out, clock.now())
     click.echo(str(path))
 
 
 @click.command("demo")
+@click.option("--demo-db", "demo_db", type=click.Path(dir_okay=False, path_type=Path),
+              help="The demo's own database (default: [demo] db in config.toml). Only a database the demo "
+                   "created is ever recreated; --db and MONITOR_DB are not used.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the map.")
 @pass_app
-def demo(app: App, out: Path | None):
+def demo(app: App, demo_db: Path | None, out: Path | None):
     """Run the main job on the shipped Huairou data, offline, and print a summary.
 
-    Builds a fresh database ([demo] db), loads the approximate township zones, and replays
-    Huairou's 2025 up to [demo] as_of (2025-11-16 09:00; --as-of overrides it): the SAMPLE
-    facilities and their changes, and the real warnings of the July flood and of November
-    (reconstructed from published text), each at its own time, evaluating the rules each
-    morning; then writes the risk map.
+    Builds a fresh database of its own ([demo] db, or --demo-db), loads the approximate township
+    zones, and replays Huairou's 2025 up to [demo] as_of (2025-11-16 09:00; --as-of overrides
+    it): the SAMPLE facilities and their changes, and the real warnings of the July flood and of
+    November (reconstructed from published text), each at its own time, evaluating the rules
+    each morning; then writes the risk map and prints the commands to look further. The demo
+    marks its database as its own and refuses to recreate any other file, so it never touches
+    your monitor database.
     """
     from rich.markup import escape
 
     from .. import clock
     from ..demo import run
+    from ..outfile import check_target, protect
 
     if not clock.fixed():
-        clock.set_now(app.config.get("demo", "as_of"))
-    s = run(app.config, db=Path(app.db) if app.db else None, out=out)
+        clock.set_now(app.config.demo.as_of)
+    db = demo_db or app.config.demo.db
+    protect(db, database=True)  # the map may not be written over it
+    check_target(out or app.config.demo.map, "html")  # before the demo's database is recreated
+    s = run(app.config, db=db, out=out)
     c = console()
-    district = app.config.get("district", "name", "")
+    district = app.config.district.name
     c.print(f"[bold]{escape(district)}风险监测演示 monitor demo[/bold]  as of {s.as_of}")
     c.print(f"乡镇 townships: {s.townships} ({s.approximate} approximate 近似边界)")
     c.print("设施 facilities: " + ", ".join(f"{k} {v}" for k, v in sorted(s.facilities.items()))
@@ -62,8 +74,46 @@ def demo(app: App, out: Path | None):
     for r in s.top:
         c.print(f"  {r['priority']} #{r['facility_id']} {r['name']} ({r['township_name']}): {r['reason']}",
                 markup=False)
-    c.print(f"database: {s.db}", markup=False)
-    c.print(f"map: {s.map}", markup=False)
+    click.echo(f"database: {s.db}")  # paths are never wrapped
+    click.echo(f"map: {s.map}")
+    c.print("下一步 next steps (the demo's database, at the demo's moment):")
+    for line in next_steps(app, s.db):
+        click.echo(f"  {line}")  # never wrapped: each line is a command to copy
+
+
+def next_steps(app: App, db: Path) -> list[str]:
+    """The commands that look further into the demo's database, as a reader would type them:
+    with --db (and --config when one was given) so that MONITOR_DB cannot steer them elsewhere."""
+    import shlex
+    from zoneinfo import ZoneInfo
+
+    from .. import clock
+
+    now = clock.now()
+    head = ["monitor", "--db", _shown(db)]
+    if app.config_path:
+        head += ["--config", _shown(Path(app.config_path))]
+    at = ["--as-of", now.astimezone(ZoneInfo(app.config.timezone)).isoformat(timespec="minutes")]
+    month = clock.local(now, app.config.timezone, "%Y-%m")
+    commands = [
+        ["townships", "list"],
+        [*at, "followups", "--limit", "10"],
+        ["alerts", "list"],
+        [*at, "facility", "list", "--overdue"],
+        ["report", "--month", month],
+    ]
+    return [" ".join(shlex.quote(a) for a in head + c) for c in commands]
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working folder when it lies inside it, else absolute."""
+    import os
+
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
 
 
 def register(main: click.Group) -> None:

@@ -50,15 +50,15 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
     only = store.township_lookup(township.strip())["code"] if township else None
     built = review.build(
         review.gather(store, window), window,
-        district=config.get("district", "name", ""), district_en=config.get("district", "name_en"),
-        district_code=config.get("district", "code", ""),
+        district=config.district.name, district_en=config.district.name_en or None,
+        district_code=config.district.code,
         weights=score_weights(config), only=only, now=now)
     path = out or config.resolve(f"reports/report-{window.month}.{fmt}")
     if fmt == "csv":
         # utf-8-sig: Excel on an office PC then reads the Chinese correctly
-        write_text(path, review.render_csv(built), encoding="utf-8-sig")
+        write_text(path, review.render_csv(built), "csv", encoding="utf-8-sig")
     else:
-        write_text(path, review.render_html(built))
+        write_text(path, review.render_html(built), "html")
     click.echo(str(path))
 
 
