@@ -27,6 +27,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "season": {"heating_start", "heating_end", "preseason_days"},
     "priority": {"households_raise", "score_weights"},
     "map": {"out", "title", "history_entries", "basemap"},
+    "report": {"unit", "chromium"},
     "demo": {"as_of", "db", "map", "facilities", "alerts"},
     "fetch": {"user_agent", "contact", "connect_timeout", "read_timeout", "total_timeout", "retries", "backoff",
               "max_retry_after", "max_bytes", "concurrency", "max_links", "deadline", "lock"},

@@ -53,7 +53,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         "geometry": shapely.geometry.mapping(geoms[t["code"]]),
         "score": scores.get(t["code"], {}).get("score", 0.0),
         "counts": scores.get(t["code"], {}).get("counts", {"P1": 0, "P2": 0, "P3": 0}),
-        "label_at": _label_point(geoms[t["code"]]),
+        "label_at": label_point(geoms[t["code"]]),
     } for t in townships]
 
     best: dict[int, dict] = {}
@@ -109,7 +109,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     )
 
 
-def _label_point(geom) -> list[float] | None:
+def label_point(geom) -> list[float] | None:
     """Where a township's name is drawn: the point of its (largest) polygon farthest from the
     edges, so that the label sits well inside (a concave township's centroid can lie outside);
     None for an empty geometry."""

@@ -344,12 +344,12 @@ def _gc_paused():
 def _payload_json(data: MapData, shift) -> str:
     strings = _Interner()
     scores = [float(t.get("score") or 0) for t in data.townships]
-    classes = _score_classes(scores)
+    classes = score_classes(scores)
     townships = []
     for t, score in zip(data.townships, scores):
         row = {k: t.get(k) for k in TOWNSHIP_KEYS}
         row["geometry"] = _geometry(t.get("geometry"), shift)
-        row["colour"] = CHOROPLETH[_score_class(score, classes)]
+        row["colour"] = CHOROPLETH[score_class(score, classes)]
         at = t.get("label_at")
         row["label_at"] = _geometry({"type": "Point", "coordinates": at}, shift)["coordinates"] if at else None
         townships.append(row)
@@ -517,7 +517,7 @@ def _positions(geom: dict | None) -> Iterable[tuple[float, float]]:
 # ---- the legend --------------------------------------------------------------------------------
 
 
-def _score_classes(scores: list[float]) -> list[float]:
+def score_classes(scores: list[float]) -> list[float]:
     """Upper bounds of the risk classes after class 0 (score 0): four equal steps up to the max,
     rounded up to whole numbers when every score is whole (as with the default weights), so
     that the legend reads "1 – 24", not "0 – 23.5". Fewer classes when the top score is small."""
@@ -529,7 +529,7 @@ def _score_classes(scores: list[float]) -> list[float]:
     return [top * k / 4 for k in (1, 2, 3, 4)]
 
 
-def _score_class(score: float, classes: list[float]) -> int:
+def score_class(score: float, classes: list[float]) -> int:
     if score <= 0 or not classes:
         return 0
     for i, upper in enumerate(classes, start=1):
@@ -538,7 +538,7 @@ def _score_class(score: float, classes: list[float]) -> int:
     return len(classes)
 
 
-def _class_labels(classes: list[float]) -> list[str]:
+def class_labels(classes: list[float]) -> list[str]:
     whole = all(float(c).is_integer() for c in classes)
     labels, lower = [], 0.0
     for upper in classes:
@@ -553,7 +553,7 @@ def _class_labels(classes: list[float]) -> list[str]:
 
 def _legend(classes: list[float]) -> dict:
     choropleth = [{"colour": CHOROPLETH[0], "label": "0 无待跟进 none"}]
-    for i, label in enumerate(_class_labels(classes), start=1):
+    for i, label in enumerate(class_labels(classes), start=1):
         choropleth.append({"colour": CHOROPLETH[i], "label": label})
     status_names: dict[str, list[str]] = {}
     for k in KINDS.values():
