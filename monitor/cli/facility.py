@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .context import App, echo_json, pass_app, table
+from .followups import after_field_change
 
 REF = "ID|NAME"
 REF_HELP = "a facility id (12 or #12), or its name or a part of it that only it has"
@@ -69,6 +70,7 @@ def facility_update(app: App, ref: str, status: str, note: str | None, by: str |
     change = fieldwork.update(app.existing_store(), ref, status, by=_by(app, by), note=note, inspected=inspected,
                               due=due, now=clock.now(), tz=app.config.timezone)
     _print_change(app, change, as_json)
+    after_field_change(app, change.facility["id"], quiet=as_json)  # its follow-ups, re-evaluated at once
 
 
 @facility.command("undo")
@@ -88,6 +90,7 @@ def facility_undo(app: App, ref: str, note: str | None, by: str | None, as_json:
 
     change = fieldwork.undo(app.existing_store(), ref, by=_by(app, by), note=note, now=clock.now())
     _print_change(app, change, as_json)
+    after_field_change(app, change.facility["id"], quiet=as_json)  # its follow-ups, re-evaluated at once
 
 
 def _print_change(app: App, change, as_json: bool) -> None:
