@@ -673,8 +673,9 @@
     if (folded) L.DomUtil.addClass(this.panelBox, "mm-folded");
     else L.DomUtil.removeClass(this.panelBox, "mm-folded");
     this.foldButton.textContent = folded
-      ? "☰ 待跟进与搜索 Follow-ups & search (" + this.followups.length + ")"
+      ? (narrow() ? "☰ 待跟进 (" + this.followups.length + ")" : "☰ 待跟进与搜索 Follow-ups & search (" + this.followups.length + ")")
       : "✕ 收起 Hide";
+    this.foldButton.title = "待跟进与搜索 follow-ups and search";
     this.foldButton.setAttribute("aria-expanded", folded ? "false" : "true");
   };
 
