@@ -122,6 +122,8 @@
 
   RiskMap.prototype.draw = function () {
     var map = this.map;
+    // a popup pans clear of the follow-up panel (top right) on a desktop
+    if (!narrow()) L.Popup.mergeOptions({ autoPanPaddingTopRight: L.point(340, 20) });
     map.createPane("mm-townships").style.zIndex = 410;
     map.createPane("mm-alerts").style.zIndex = 420;
     map.createPane("mm-labels").style.zIndex = 620; // above the markers (it takes no clicks)
@@ -573,6 +575,7 @@
     var fac = this.facilities, idCol = fac.col.id;
     for (var k = 0; k < fac.length; k++) this.followupIndex[fac.rows[k][idCol]] = k;
     this.rings = L.layerGroup();
+    this.ringLayers = [];
     this.ringPoints = [];
     order.forEach(function (j) {
       var lon = f.get(j, "lon"), lat = f.get(j, "lat");
@@ -583,7 +586,7 @@
         weight: 3, opacity: 0.95, fill: true, fillOpacity: 0, bubblingMouseEvents: false
       });
       ring.on("click", function () { self.focusFollowup(j); });
-      self.rings.addLayer(ring);
+      self.ringLayers.push(ring);
       self.ringPoints.push(at);
       self.counts.followup_markers += 1;
     });
@@ -592,12 +595,22 @@
     this.updateRings();
   };
 
+  /* Only the rings in (and just around) the view are on the map: each is an SVG element, and a
+     city has tens of thousands of follow-ups. */
   RiskMap.prototype.updateRings = function () {
     var bounds = this.map.getBounds(), pts = this.ringPoints, n = 0;
     for (var i = 0; i < pts.length && n <= RING_LIMIT; i++) if (bounds.contains(pts[i])) n += 1;
-    var show = n <= RING_LIMIT, group = this.groups.followups;
-    if (show && !group.hasLayer(this.rings)) group.addLayer(this.rings);
-    if (!show && group.hasLayer(this.rings)) group.removeLayer(this.rings);
+    var show = n <= RING_LIMIT, group = this.groups.followups, rings = this.rings;
+    if (show) {
+      var near = bounds.pad(0.25);
+      for (var k = 0; k < pts.length; k++) {
+        var inside = near.contains(pts[k]), ring = this.ringLayers[k];
+        if (inside && !rings.hasLayer(ring)) rings.addLayer(ring);
+        else if (!inside && rings.hasLayer(ring)) rings.removeLayer(ring);
+      }
+    }
+    if (show && !group.hasLayer(rings)) group.addLayer(rings);
+    if (!show && group.hasLayer(rings)) group.removeLayer(rings);
     this.ringsShown = show;
     if (window.monitorMap) window.monitorMap.followup_rings_shown = show;
     if (this.ringNote) this.ringNote.style.display = show ? "none" : "";
