@@ -95,6 +95,8 @@ def test_filters(gale, args, ids):
     (("--explain", "9999"), "no facility 9999"),
     (("--explain", "1", "--csv"), "--explain takes only --json"),
     (("--explain", "1", "--limit", "3"), "--explain takes only --json"),
+    (("--explain", "1", "--mark-seen"), "--explain takes only --json"),
+    (("--new", "--viewer", "王\x01磊"), "--viewer「王\x01磊」不是人名"),
 ])
 def test_bad_options_are_usage_errors(gale, args, message):
     r = gale("followups", *args, as_of=T1, ok=False)
@@ -247,6 +249,23 @@ def test_a_bad_rule_file_is_refused_with_its_line_and_nothing_is_written(gale, t
         assert r.exit_code == 2, r.output
         assert f"config.toml:{line}: rule gale_fire: unknown hazard 'forest_fyre'" in r.output
     assert table_dump(gale.db) == before
+
+
+def test_an_update_stands_when_its_re_evaluation_cannot_run(gale, tmp_path):
+    """The change is saved before the site is re-evaluated: a broken rule file costs the
+    re-evaluation (said on stderr), never the update."""
+    listing(gale)
+    text = CONFIG.read_text(encoding="utf-8").replace('hazards = ["gale", "forest_fire"]',
+                                                       'hazards = ["gale", "forest_fyre"]')
+    bad = tmp_path / "config.toml"
+    bad.write_text(text, encoding="utf-8")
+    r = Cli(gale.db, config=bad)("facility", "update", "2", "--status", "rectified", "--note", "已整改", "--by", "测试",
+                                 as_of=T2)
+    assert r.exit_code == 0
+    assert "已保存，但未能重新评估该设施的待跟进" in r.output and "unknown hazard 'forest_fyre'" in r.output
+    conn = sqlite3.connect(gale.db)
+    assert conn.execute("SELECT status FROM facilities WHERE id = 2").fetchone()[0] == "rectified"
+    assert conn.execute("SELECT closed FROM follow_ups WHERE facility_id = 2").fetchall() == [(None,)]
 
 
 def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):

@@ -120,7 +120,8 @@ def _viewer(app: App, viewer: str | None) -> str:
 
     name = (viewer or "").strip() or who(app.config, None)
     if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
-        raise UsageError(f"--viewer '{name[:40]}' is not a name; give the name whose seen mark to use")
+        raise UsageError(f"--viewer「{name[:40]}」不是人名，请给出要用其已读标记的人名；--viewer '{name[:40]}' is not a "
+                         "name: give the name whose seen mark to use")
     return name
 
 
