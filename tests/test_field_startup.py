@@ -69,9 +69,11 @@ def test_the_check_sees_heavy_imports(sample):
 
 @pytest.mark.parametrize("args", [
     ["facility", "show", "2"], ["facility", "history", "2"], ["facility", "undo", "2", "--by", "x"], ["status"],
-], ids=lambda a: " ".join(a[:2]))
+    ["facility", "update", "2", "--status", "ok", "--note", "复查正常", "--by", "x"],  # a note alone: no re-evaluation
+], ids=lambda a: " ".join(a[:2]) + (" (note only)" if "--note" in a else ""))
 def test_other_light_commands_import_nothing_heavy(sample, args):
-    """Looking a facility up, undoing a change and `status` (a monitoring check) stay light too."""
+    """Looking a facility up, undoing a change (but for its re-evaluation), a note on an unchanged
+    status and `status` (a monitoring check) stay light too."""
     sample("facility", "update", "2", "--status", "ok", "--note", "n", "--by", "x")
     r = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "monitor", "--db", str(sample.db), "--config",

@@ -70,7 +70,8 @@ def facility_update(app: App, ref: str, status: str, note: str | None, by: str |
     change = fieldwork.update(app.existing_store(), ref, status, by=_by(app, by), note=note, inspected=inspected,
                               due=due, now=clock.now(), tz=app.config.timezone)
     _print_change(app, change, as_json)
-    after_field_change(app, change.facility["id"], quiet=as_json)  # its follow-ups, re-evaluated at once
+    if change.old_status != change.new_status or inspected or due:  # (a note alone changes no rule's input)
+        after_field_change(app, change.facility["id"], quiet=as_json)  # its follow-ups, re-evaluated at once
 
 
 @facility.command("undo")
