@@ -37,6 +37,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "season": {"heating_start", "heating_end", "preseason_days", "fire_start", "fire_end", "fire_high_start", "fire_high_end"},
     "priority": {"households_raise", "score_weights"},
     "map": {"out", "title", "history_entries", "basemap"},
+    "report": {"unit", "chromium"},
     "demo": {"as_of", "db", "map", "facilities", "changes", "alerts"},
     "fetch": {"user_agent", "contact", "connect_timeout", "read_timeout", "total_timeout", "retries", "backoff",
               "max_retry_after", "max_bytes", "concurrency", "max_links", "deadline", "lock"},
@@ -74,6 +75,12 @@ class MapSettings:
     title: str = "风险地图 Risk map"
     history_entries: int = 5
     basemap: dict | None = None  # a local tile folder's path is already resolved
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    unit: str = ""               # the issuing unit printed in the review's approval block
+    chromium: str | None = None  # the browser that prints --pdf: a command name, or a path (resolved)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ class Config:
     store: StoreSettings = dc_field(default_factory=StoreSettings)
     field: FieldSettings = dc_field(default_factory=FieldSettings)
     map: MapSettings = dc_field(default_factory=MapSettings)
+    report: ReportSettings = dc_field(default_factory=ReportSettings)
     demo: DemoSettings = dc_field(default_factory=DemoSettings)
     fetch: FetchPaths = dc_field(default_factory=FetchPaths)
     forecast: ForecastSettings = dc_field(default_factory=ForecastSettings)
@@ -238,6 +246,10 @@ class _Reader:
                             title=self.text("map", "title", MapSettings.title),
                             history_entries=self.integer("map", "history_entries", 5, 0, 100, "条 entries"),
                             basemap=self.basemap())
+        chromium = self.text("report", "chromium", "") or None
+        if chromium and ("/" in chromium or "\\" in chromium):
+            chromium = str(c.resolve(chromium))
+        c.report = ReportSettings(unit=self.text("report", "unit", ""), chromium=chromium)
         c.demo = DemoSettings(as_of=self.time("demo", "as_of"), db=self.path("demo", "db", "demo/demo.db"),
                               map=self.path("demo", "map", "maps/demo.html"),
                               facilities=self.path("demo", "facilities", None),

@@ -3,6 +3,12 @@
 The glue between the store (I/O) and `rules` (pure): check the rules, read whole columns and
 the active warnings, evaluate, and make the follow_ups table match in one write transaction.
 `explain` answers "why is (or isn't) this site on the list?" for one facility, read-only.
+`run_site` re-evaluates one facility after a field update or undo, so that a repaired site
+leaves the list at once instead of at the next full evaluation.
+
+When: a full evaluation records its time in `meta` (evaluated_at, shown on the map and by
+`monitor followups`); a site's re-evaluation records `site_evaluated_at` and the follow-ups it
+opens or closes carry that time.
 """
 
 from __future__ import annotations
@@ -67,12 +73,59 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
                 continue  # someone changed the inputs meanwhile: evaluate again (the lock is released)
             previous = store.last_evaluation()
             counts = store.sync_follow_up_rows(rows.tuples(), at=at)
+            store.set_meta_value("evaluated_at", at)
         t.append(time.perf_counter())
         break
     timings = dict(zip(("read", "evaluate", "reasons", "store"), (b - a for a, b in zip(t, t[1:]))))
     return Outcome(len(rows), counts["new"], counts["kept"], counts["closed"], len(alerts), rows.by_priority(),
                    at=at, previous=previous, changed=counts["changed"], timings=timings,
                    attempts=attempt)
+
+
+@dataclass
+class SiteOutcome:
+    """One facility re-evaluated: its open follow-ups now, and how many opened or closed."""
+    facility_id: int
+    at: str
+    open: list[str]             # its open follow-ups, "P1 rule" each, most urgent first
+    new: int
+    closed: int
+
+
+FACILITY_FIELDS = ("id", "kind", "subtype", "status", "lon", "lat", "township", "households", "last_inspected",
+                   "due", "blocks_heating")
+
+
+def _one_facility(row: dict, townships: list[str]):
+    from .rules import facility_arrays
+
+    return facility_arrays({k: [row.get(k)] for k in FACILITY_FIELDS}, townships)
+
+
+def run_site(store: Store, config: Config, facility_id: int, now: datetime | None = None) -> SiteOutcome:
+    """Evaluate every rule for facility `facility_id` alone at `now` (the warnings in force, the
+    calendar, its status and dates) and open or close its follow-ups to match, in one write
+    transaction. The same rules and code as `run`, over one row: what a full evaluation would
+    decide for this site, without reading the others. Township-wide follow-ups are left alone."""
+    now = now or clock.now()
+    rules = load_rules(config)
+    today = clock.local_date(now, config.timezone)
+    season = season_at(config, today)
+    at = clock.iso(now)
+    with store.write():  # the site cannot change between reading and recording it
+        row = store.facility(facility_id)
+        if row is None:
+            raise UsageError(f"no facility {facility_id}; `monitor facility list` shows them")
+        townships = [t["code"] for t in store.townships(with_geometry=False)]
+        areas = prepare_areas(in_force(store, now), townships)
+        f = _one_facility(row, townships)
+        hits = evaluate(f, areas, rules, today=today, season=season, households_raise=households_steps(config))
+        rows = follow_up_rows(hits, f, areas, today=today, season=season)
+        tuples = list(rows.tuples())
+        counts = store.sync_follow_up_rows(tuples, at=at, facility_id=facility_id)
+        store.set_meta_value("site_evaluated_at", at)
+    now_open = sorted(f"{t[3]} {t[2]}" for t in tuples)
+    return SiteOutcome(facility_id, at, now_open, counts["new"], counts["closed"])
 
 
 def explain(store: Store, config: Config, facility_id: int, now: datetime | None = None) -> dict:
@@ -88,9 +141,7 @@ def explain(store: Store, config: Config, facility_id: int, now: datetime | None
     townships = [t["code"] for t in towns]
     alerts = in_force(store, now)
     areas = prepare_areas(alerts, townships)
-    f = facility_arrays({k: [row.get(k)] for k in ("id", "kind", "subtype", "status", "lon", "lat", "township",
-                                                    "households", "last_inspected", "due", "blocks_heating")},
-                        townships)
+    f = _one_facility(row, townships)
     results = explain_rules(f, areas, rules, today=today, season=season, households_raise=households_steps(config))
     open_ = {r["rule"]: r for r in store.follow_up_list(facility_id=facility_id)}
     for r in results:

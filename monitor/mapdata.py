@@ -53,6 +53,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         "geometry": shapely.geometry.mapping(geoms[t["code"]]),
         "score": scores.get(t["code"], {}).get("score", 0.0),
         "counts": scores.get(t["code"], {}).get("counts", {"P1": 0, "P2": 0, "P3": 0}),
+        "label_at": label_point(geoms[t["code"]]),
     } for t in townships]
 
     best: dict[int, dict] = {}
@@ -99,12 +100,31 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     } for r in follow]
 
     stale, reason, last_ok = (False, "", None) if replay else staleness(store, config, now)
+    evaluated = store.last_evaluation()
     return MapData(
         title=config.map.title, townships=t_rows, facilities=f_rows,
         alerts=a_rows, followups=u_rows, data_time=clock.local(now, tz),
         last_refresh=replay or (clock.local(last_ok, tz) if last_ok else None), stale=stale, stale_reason=reason,
-        basemap=_basemap(config),
+        basemap=_basemap(config), evaluated=clock.local(evaluated, tz) if evaluated else None,
     )
+
+
+def label_point(geom) -> list[float] | None:
+    """Where a township's name is drawn: the point of its (largest) polygon farthest from the
+    edges, so that the label sits well inside (a concave township's centroid can lie outside);
+    None for an empty geometry."""
+    import shapely
+    from shapely.ops import polylabel
+
+    if geom is None or geom.is_empty:
+        return None
+    polygons = [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon" and not g.is_empty]
+    if not polygons:
+        p = shapely.point_on_surface(geom)
+    else:
+        largest = max(polygons, key=lambda g: g.area)
+        p = polylabel(largest, tolerance=max(largest.length / 2000, 1e-6))
+    return [round(p.x, 6), round(p.y, 6)]
 
 
 def _basemap(config: Config) -> dict | None:

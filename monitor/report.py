@@ -35,6 +35,13 @@ Definitions (README "The monthly review" repeats them):
 - **Ranking**: follow-ups open at the cut-off (priorities as last evaluated): most P1 first, then
   most P2, then most overdue items, then the highest risk score (the sum of config
   [priority] score_weights over them), then the township code.
+- **No data**: a month by whose cut-off the store holds no facility, no warning and no
+  follow-up is reported as such (a note, no ranking, no rank in the CSV), not as sixteen zeros
+  ranked 1 to 16.
+
+The printed review carries its district map (`district_svg`: the townships coloured by risk
+score in the map's classes, with their names), page numbers and a running header (CSS @page
+margin boxes), and an approval block; `write_pdf` prints it to PDF with headless Chromium.
 """
 
 from __future__ import annotations
@@ -232,6 +239,10 @@ class Review:
     sections: list[Section]         # the townships printed (all, or the one asked for)
     total: Section                  # the whole district
     unplaced: int = 0               # facilities in no township (not in any section)
+    no_data: bool = False           # nothing recorded by the cut-off: no ranking, no township pages
+    district_map: str = ""          # inline SVG of the townships by risk score ("" if none)
+    map_legend: list[dict] = field(default_factory=list)  # [{colour, label}] of the map's classes
+    unit: str = ""                  # the unit that submits the review (approval block)
 
     @property
     def title(self) -> str:
@@ -250,8 +261,9 @@ def fmt(value) -> str:
 
 def build(rows: Rows, window: Window, *, district: str = "", district_en: str | None = None,
           district_code: str = "", weights: dict, only: str | None = None,
-          now: datetime | None = None) -> Review:
-    """The review of `window` from `rows`; `only` a township code to print alone."""
+          now: datetime | None = None, unit: str = "") -> Review:
+    """The review of `window` from `rows`; `only` a township code to print alone; `unit` the
+    submitting unit named in the approval block (default: the district's emergency office)."""
     import numpy as np
     import shapely
 
@@ -375,13 +387,79 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
     ranking = sorted(sections.values(), key=lambda s: (
         -s.metrics["followups_p1"], -s.metrics["followups_p2"], -s.metrics["overdue"],
         -s.metrics["risk_score"], s.code))
-    for n, s in enumerate(ranking, start=1):
-        s.metrics["rank"] = n
+    no_data = not rows.history and not rows.follow_ups and not district_warnings
+    if not no_data:
+        for n, s in enumerate(ranking, start=1):
+            s.metrics["rank"] = n
     printed = [s for s in ranking if only is None or s.code == only]
     printed.sort(key=lambda s: s.code)
+    svg, legend = district_svg(rows.townships, {s.code: s.metrics["risk_score"] for s in sections.values()})
     return Review(window=window, district=district, district_en=district_en,
                   generated=clock.local(now or window.cutoff, tz), ranking=ranking, sections=printed,
-                  total=total, unplaced=unplaced)
+                  total=total, unplaced=unplaced, no_data=no_data, district_map=svg, map_legend=legend,
+                  unit=unit or f"{district}应急管理局")
+
+
+# --- the district map ------------------------------------------------------------------------
+
+MAP_SIZE = 640  # SVG user units along the map's longer side (printed about 105 mm)
+
+
+def district_svg(townships: list[dict], scores: dict[str, float]) -> tuple[str, list[dict]]:
+    """An inline SVG of the townships coloured by risk score, in the same classes and colours as
+    the risk map's legend, each named at a point well inside it; and that legend. ("", []) when
+    there are no township geometries. Names are escaped: the SVG goes into the page as markup."""
+    import html
+
+    import shapely
+
+    from .mapdata import label_point
+    from .riskmap import CHOROPLETH, class_labels, score_class, score_classes
+
+    geoms = [(t, shapely.from_wkb(t["geometry"])) for t in townships if t.get("geometry")]
+    geoms = [(t, g) for t, g in geoms if g is not None and not g.is_empty]
+    if not geoms:
+        return "", []
+    minx, miny, maxx, maxy = shapely.total_bounds([g for _, g in geoms])
+    import math
+
+    kx = math.cos(math.radians((miny + maxy) / 2))  # metres east per degree, relative to north
+    span = max((maxx - minx) * kx, maxy - miny, 1e-9)
+    scale = MAP_SIZE / span  # the longer side is MAP_SIZE units
+    width, height = max(1, round((maxx - minx) * kx * scale)), max(1, round((maxy - miny) * scale))
+
+    def xy(lon: float, lat: float) -> str:
+        return f"{(lon - minx) * kx * scale:.1f},{(maxy - lat) * scale:.1f}"
+
+    values = [float(scores.get(t["code"]) or 0) for t, _ in geoms]
+    classes = score_classes(values)
+    parts = [f'<svg viewBox="-4 -4 {width + 8} {height + 8}" '
+             f'class="district-map" role="img" aria-label="乡镇风险分布图 township risk map">']
+    labels = []
+    for (t, g), score in zip(geoms, values):
+        g = shapely.simplify(g, (maxx - minx) / 2000)
+        d = []
+        for poly in shapely.get_parts(g):
+            if poly.geom_type != "Polygon":
+                continue
+            for ring in (poly.exterior, *poly.interiors):
+                coords = list(ring.coords)
+                d.append("M" + " L".join(xy(x, y) for x, y in coords) + " Z")
+        dash = ' stroke-dasharray="4 3"' if t.get("approximate") else ""
+        parts.append(f'<path d="{" ".join(d)}" fill="{CHOROPLETH[score_class(score, classes)]}" '
+                     f'fill-rule="evenodd" stroke="#37474f" stroke-width="1"{dash} '
+                     f'data-code="{html.escape(t["code"])}"/>')
+        at = label_point(g)
+        if at:
+            x, y = xy(*at).split(",")
+            name = html.escape(t["name"])
+            labels.append(f'<text x="{x}" y="{y}" text-anchor="middle" class="tname">{name}'
+                          f'<tspan x="{x}" dy="1.15em" class="tscore">{fmt(round(score, 1))}</tspan></text>')
+    parts += labels
+    parts.append("</svg>")
+    legend = [{"colour": CHOROPLETH[0], "label": "0 无待跟进 none"}] + [
+        {"colour": CHOROPLETH[i], "label": label} for i, label in enumerate(class_labels(classes), start=1)]
+    return "".join(parts), legend
 
 
 def _warning_row(a: dict, begins: str, ends: str | None, follow_ups: list[dict], tz: str) -> dict:
@@ -416,15 +494,31 @@ def render_csv(review: Review) -> str:
     return buf.getvalue()
 
 
+def css_string(text: str) -> str:
+    r"""`text` as the inside of a CSS string (for @page margin boxes): quotes, backslashes, line
+    ends and `<` escaped, so that no text can end the string or the <style> element.
+
+    >>> css_string('a"b</style>')
+    'a\\22 b\\3c /style\\3e '
+    """
+    out = []
+    for ch in text:
+        out.append(f"\\{ord(ch):x} " if ch in '"\'\\<>\n\r\f' or ord(ch) < 32 else ch)
+    return "".join(out)
+
+
 def render_html(review: Review) -> str:
     """The printable review (A4), from assets/report.html.j2 with every value escaped."""
     from importlib import resources
 
     import jinja2
+    from markupsafe import Markup
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters["local"] = lambda t: clock.local(t, review.window.tz)
     env.filters["fmt"] = fmt
+    env.filters["css_string"] = lambda t: Markup(css_string(str(t)))
+    env.filters["svg"] = Markup  # district_svg escapes every name it writes
     source = resources.files("monitor").joinpath("assets", "report.html.j2").read_text(encoding="utf-8")
     return env.from_string(source).render(r=review, kinds=KIND_ORDER, priorities=PRIORITIES)

@@ -41,6 +41,9 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.kinds import KINDS
 
 TOWNSHIP_KEYS = ("code", "name", "name_en", "kind", "approximate", "source", "score", "counts")
+# zoom the map goes to when it shows one place (a follow-up, a search hit, a cluster): close
+# enough to pick out a village, far enough to see the places around it
+FOCUS_ZOOM = 14
 ALERT_KEYS = (
     "id", "hazard", "hazard_zh", "colour", "headline", "description", "sender", "onset", "expires",
     "township_names",
@@ -107,7 +110,8 @@ class MapData:
     """Everything the map shows, as plain data. Times are local-time strings, ready to print.
 
     townships: {code, name, name_en, kind, approximate, source, geometry (GeoJSON, WGS-84),
-        score, counts: {"P1": n, "P2": n, "P3": n}}
+        score, counts: {"P1": n, "P2": n, "P3": n}, label_at: [lon, lat] (a point inside it where
+        its name is drawn; optional, else the middle of its bounding box)}
     facilities: {id, kind, kind_zh, subtype_zh, name, status, status_zh, lon, lat,
         township_name, responsible, phone, households, due, last_inspected, notes,
         history: [{at, by, old, new, note}] (the last few), priority: "P1"|"P2"|"P3"|None,
@@ -131,6 +135,7 @@ class MapData:
     stale: bool
     stale_reason: str = ""
     basemap: dict | None = None
+    evaluated: str | None = None     # when the follow-ups were last evaluated (local time), None if never
 
 
 def render_map(data: MapData, out: Path, *, compress: bool | None = None) -> Path:
@@ -185,6 +190,9 @@ def _page_parts(data: MapData, compress: bool | None = None) -> tuple[str, str, 
             f"function (z) {{ return z >= {view['maxZoom']} ? 22 : z >= {view['maxZoom'] - 1} ? 40 : 60; }}"
         ),
         spiderfy_on_max_zoom=True, remove_outside_visible_bounds=True,
+        # riskmap.js zooms in a few levels at a time and spiderfies from FOCUS_ZOOM on, instead
+        # of jumping straight to the zoom where the cluster's markers part (often the closest)
+        zoom_to_bounds_on_click=False,
     ).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
@@ -338,12 +346,14 @@ def _gc_paused():
 def _payload_json(data: MapData, shift) -> str:
     strings = _Interner()
     scores = [float(t.get("score") or 0) for t in data.townships]
-    classes = _score_classes(scores)
+    classes = score_classes(scores)
     townships = []
     for t, score in zip(data.townships, scores):
         row = {k: t.get(k) for k in TOWNSHIP_KEYS}
         row["geometry"] = _geometry(t.get("geometry"), shift)
-        row["colour"] = CHOROPLETH[_score_class(score, classes)]
+        row["colour"] = CHOROPLETH[score_class(score, classes)]
+        at = t.get("label_at")
+        row["label_at"] = _geometry({"type": "Point", "coordinates": at}, shift)["coordinates"] if at else None
         townships.append(row)
     alerts = []
     for a in data.alerts:
@@ -356,6 +366,8 @@ def _payload_json(data: MapData, shift) -> str:
         "title": data.title,
         "data_time": data.data_time,
         "last_refresh": data.last_refresh,
+        "evaluated": data.evaluated,
+        "focus_zoom": FOCUS_ZOOM,
         "stale": bool(data.stale),
         "stale_reason": data.stale_reason,
         "townships": townships,
@@ -507,15 +519,19 @@ def _positions(geom: dict | None) -> Iterable[tuple[float, float]]:
 # ---- the legend --------------------------------------------------------------------------------
 
 
-def _score_classes(scores: list[float]) -> list[float]:
-    """Upper bounds of the risk classes after class 0 (score 0): four equal steps up to the max."""
+def score_classes(scores: list[float]) -> list[float]:
+    """Upper bounds of the risk classes after class 0 (score 0): four equal steps up to the max,
+    rounded up to whole numbers when every score is whole (as with the default weights), so
+    that the legend reads "1 – 24", not "0 – 23.5". Fewer classes when the top score is small."""
     top = max(scores, default=0.0)
     if top <= 0:
         return []
+    if all(float(s).is_integer() for s in scores):
+        return sorted({math.ceil(top * k / 4) for k in (1, 2, 3, 4)})
     return [top * k / 4 for k in (1, 2, 3, 4)]
 
 
-def _score_class(score: float, classes: list[float]) -> int:
+def score_class(score: float, classes: list[float]) -> int:
     if score <= 0 or not classes:
         return 0
     for i, upper in enumerate(classes, start=1):
@@ -524,12 +540,23 @@ def _score_class(score: float, classes: list[float]) -> int:
     return len(classes)
 
 
+def class_labels(classes: list[float]) -> list[str]:
+    whole = all(float(c).is_integer() for c in classes)
+    labels, lower = [], 0.0
+    for upper in classes:
+        if whole:
+            first = int(lower) + 1
+            labels.append(f"{first}" if first == int(upper) else f"{first} – {int(upper)}")
+        else:
+            labels.append(f"{lower:.3g} – {upper:.3g}")
+        lower = upper
+    return labels
+
+
 def _legend(classes: list[float]) -> dict:
     choropleth = [{"colour": CHOROPLETH[0], "label": "0 无待跟进 none"}]
-    lower = 0.0
-    for i, upper in enumerate(classes, start=1):
-        choropleth.append({"colour": CHOROPLETH[i], "label": f"{lower:.3g} – {upper:.3g}"})
-        lower = upper
+    for i, label in enumerate(class_labels(classes), start=1):
+        choropleth.append({"colour": CHOROPLETH[i], "label": label})
     status_names: dict[str, list[str]] = {}
     for k in KINDS.values():
         for s in k.statuses.values():

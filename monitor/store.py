@@ -811,8 +811,10 @@ class Store:
 
     # --- follow-ups --------------------------------------------------------------------------
 
-    def sync_follow_up_rows(self, current: Iterable[tuple], *, at: str) -> dict[str, int]:
-        """Make the open follow-ups equal `current`; call inside `write()`.
+    def sync_follow_up_rows(self, current: Iterable[tuple], *, at: str,
+                            facility_id: int | None = None) -> dict[str, int]:
+        """Make the open follow-ups equal `current`; call inside `write()`. With `facility_id`,
+        only that facility's follow-ups (`current` then holds only its rows).
 
         `current`: (facility_id, township, rule, priority, reason, reason_en, causes JSON) tuples,
         keyed by (facility_id, township, rule). One that persists keeps its `since` (and is
@@ -829,8 +831,9 @@ class Store:
         kept = 0
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: half the cost of sqlite3.Row at this size
+        one = " AND facility_id = ?" if facility_id is not None else ""
         cur.execute("SELECT id, facility_id, township, rule, priority, reason, reason_en, causes"
-                    " FROM follow_ups WHERE closed IS NULL")
+                    " FROM follow_ups WHERE closed IS NULL" + one, (facility_id,) if one else ())
         while chunk := cur.fetchmany(20_000):
             for id_, fid, town, rule, priority, reason, reason_en, causes in chunk:
                 i = index.get((fid, town, rule))
@@ -845,15 +848,28 @@ class Store:
         cur.executemany("UPDATE follow_ups SET closed = ? WHERE id = ?", closes)
         cur.executemany("UPDATE follow_ups SET priority = ?, reason = ?, reason_en = ?, causes = ? WHERE id = ?",
                         updates)
-        cur.execute("UPDATE follow_ups SET last_seen = ? WHERE closed IS NULL", (at,))
+        cur.execute("UPDATE follow_ups SET last_seen = ? WHERE closed IS NULL" + one,
+                    (at, facility_id) if one else (at,))
         cur.executemany("INSERT INTO follow_ups (facility_id, township, rule, priority, reason, reason_en, causes,"
                         " since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         ((*r, at, at) for i, r in enumerate(rows) if not seen[i]))
         return {"new": len(rows) - kept, "kept": kept, "changed": len(updates), "closed": len(closes)}
 
     def last_evaluation(self) -> str | None:
-        """When the follow-ups were last evaluated (the latest last_seen), None if never."""
-        return self.conn.execute("SELECT max(last_seen) FROM follow_ups").fetchone()[0]
+        """When the rules were last evaluated over every facility (recorded in `meta` as
+        evaluated_at; in older databases the latest last_seen), None if never."""
+        return self.meta_value("evaluated_at") or self.conn.execute(
+            "SELECT max(last_seen) FROM follow_ups").fetchone()[0]
+
+    def meta_value(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        """Set one `meta` fact (inside `write()`, or on its own as one transaction)."""
+        with self.write():
+            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                              " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     _FOLLOW_UP_FROM = (" FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
                        " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)")
@@ -861,12 +877,21 @@ class Store:
 
     @staticmethod
     def _follow_up_where(*, township=None, kind=None, priorities=None, facility_id=None, opened_at=None,
-                         closed_at=None) -> tuple[str, list]:
-        where = ["u.closed = ?" if closed_at else "u.closed IS NULL"]
-        params: list[Any] = [closed_at] if closed_at else []
+                         closed_at=None, opened_after=None, closed_after=None) -> tuple[str, list]:
+        """Open follow-ups, or those closed at `closed_at` / after `closed_after` ("" = ever);
+        `opened_at` / `opened_after` narrow to those opened then / since then."""
+        if closed_at:
+            where, params = ["u.closed = ?"], [closed_at]
+        elif closed_after is not None:
+            where, params = ["u.closed > ?"], [closed_after]
+        else:
+            where, params = ["u.closed IS NULL"], []
         if opened_at:
             where.append("u.since = ?")
             params.append(opened_at)
+        if opened_after is not None:
+            where.append("u.since > ?")
+            params.append(opened_after)
         if township is not None:
             where.append("coalesce(u.township, f.township) = ?")
             params.append(township)
@@ -905,27 +930,30 @@ class Store:
                 r["causes"] = json.loads(r["causes"] or "[]")
         return rows
 
-    def follow_up_json(self, *, at: str | None = None, limit: int | None = None, **filters) -> Iterator[list[str]]:
+    def follow_up_json(self, *, at: str | None = None, new_after: str | None = None, limit: int | None = None,
+                       **filters) -> Iterator[list[str]]:
         """The same rows and order as `follow_up_list`, each already a JSON object (built by
         SQLite's json_object: at 10^5-10^6 follow-ups, building them in Python costs seconds),
         in chunks, so that a caller can write them out without holding them all.
 
         Fields: facility_id, name, township (name), township_code, kind, subtype, status,
         households, responsible, phone, rule, priority, reason, reason_en, since, closed,
-        new (opened at `at` and still open), causes (the stored array, as stored)."""
+        new (still open and opened at `at`, or with `new_after`, after it), causes (the stored array,
+        as stored)."""
         where, params = self._follow_up_where(**filters)
         obj = ("json_object('facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
                " 'township_code', coalesce(u.township, f.township), 'kind', f.kind, 'subtype', f.subtype,"
                " 'status', f.status, 'households', coalesce(f.households, 0), 'responsible', f.responsible,"
                " 'phone', f.phone, 'rule', u.rule, 'priority', u.priority, 'reason', u.reason,"
                " 'reason_en', u.reason_en, 'since', u.since, 'closed', u.closed,"
-               " 'new', json(CASE WHEN u.since = ? AND u.closed IS NULL THEN 'true' ELSE 'false' END))")
+               " 'new', json(CASE WHEN u.since " + ("> ?" if new_after is not None else "= ?")
+               + " AND u.closed IS NULL THEN 'true' ELSE 'false' END))")
         # the object ends in the scalar `new`, so its one closing brace can be cut and causes spliced in
         sql = (f"SELECT rtrim({obj}, '}}') || ',\"causes\":' || coalesce(u.causes, '[]') || '}}'"
                + self._FOLLOW_UP_FROM + where + self._FOLLOW_UP_ORDER + (" LIMIT ?" if limit else ""))
         cur = self.conn.cursor()
         cur.row_factory = None
-        cur.execute(sql, [at or ""] + params + ([int(limit)] if limit else []))
+        cur.execute(sql, [new_after if new_after is not None else at or ""] + params + ([int(limit)] if limit else []))
         while chunk := cur.fetchmany(10_000):
             yield [r[0] for r in chunk]
 

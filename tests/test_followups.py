@@ -95,6 +95,8 @@ def test_filters(gale, args, ids):
     (("--explain", "9999"), "no facility 9999"),
     (("--explain", "1", "--csv"), "--explain takes only --json"),
     (("--explain", "1", "--limit", "3"), "--explain takes only --json"),
+    (("--explain", "1", "--mark-seen"), "--explain takes only --json"),
+    (("--new", "--viewer", "王\x01磊"), "--viewer「王\\x01磊」不是人名"),  # the control character shown escaped
 ])
 def test_bad_options_are_usage_errors(gale, args, message):
     r = gale("followups", *args, as_of=T1, ok=False)
@@ -128,30 +130,44 @@ def test_nothing_to_do_is_an_empty_list(district):
 
 # --- what changed, and since when -------------------------------------------------------------------
 
-def test_since_is_kept_and_changes_are_listed(gale):
+def test_since_is_kept_and_new_means_since_the_seen_mark(gale):
+    """--new / --closed count from the viewer's seen mark (--mark-seen), never from the previous
+    listing: however often the list is viewed or evaluated, nothing new is lost."""
     db = gale.db
-    assert [r["facility_id"] for r in listing(gale, "--new")] == [1, 5, 2, 3]     # the first run: all new
-    # an hour later nothing changed: nothing new, nothing closed, every "since" is still the first run's
-    assert listing(gale, "--new", as_of=T2) == [] and listing(gale, "--closed", as_of=T2) == []
+    ids = lambda rows: [r["facility_id"] for r in rows]  # noqa: E731
+    assert ids(listing(gale, "--new")) == [1, 5, 2, 3]     # never marked seen: all new
+    # an hour later, listed again (and evaluated again): still all new, every "since" the first run's
+    assert ids(listing(gale, "--new", as_of=T2)) == [1, 5, 2, 3] and listing(gale, "--closed", as_of=T2) == []
     assert {r["since"] for r in listing(gale, as_of=T2)} == {UTC[T1]}
-    # F2's fire hazard is rectified: its follow-up closes at the next run (kept, with its since)
-    gale("facility", "update", "2", "--status", "rectified", "--note", "已整改", "--by", "测试", as_of=T2)
-    out = gale("followups", "--new", "--closed", as_of=T3).output
-    assert "new 新增 0, closed 已关闭 1" in out and "F2" in out and "已关闭 Closed" in out
-    # asked again at the same moment, the same changes are listed
-    closed = listing(gale, "--closed", as_of=T3)
-    assert [(r["facility_id"], r["rule"], r["since"], r["closed"]) for r in closed] == \
-        [(2, "gale_fire", UTC[T1], UTC[T3])]
-    assert listing(gale, "--new", as_of=T3) == []
-    # reopened: a new follow-up with a new since; the closed one stays
-    gale("facility", "update", "2", "--status", "open", "--by", "测试", as_of=T3)
-    new = listing(gale, "--new", as_of=T4)
-    assert [(r["facility_id"], r["rule"], r["since"], r["new"]) for r in new] == [(2, "gale_fire", UTC[T4], True)]
+    out = gale("followups", "--new", "--mark-seen", "--viewer", "王磊", as_of=T2).output
+    assert "no seen mark yet 尚未标记已读 (王磊)" in out and "已标记为已读 marked seen for 王磊: up to 2021-10-10 10:00" in out
+    # seen: nothing new for 王磊, however often he lists; someone else still sees all
+    for _ in range(2):
+        assert listing(gale, "--new", "--viewer", "王磊", as_of=T2) == []
+    assert ids(listing(gale, "--new", "--viewer", "李娜", as_of=T2)) == [1, 5, 2, 3]
+    # F2's fire hazard is rectified: the update re-evaluates F2 at once, closing its follow-up then
+    gale("facility", "update", "2", "--status", "rectified", "--note", "已整改", "--by", "测试", as_of=T3)
     conn = sqlite3.connect(db)
+    assert conn.execute("SELECT since, closed FROM follow_ups WHERE facility_id = 2").fetchall() == \
+        [(UTC[T1], UTC[T3])]
+    out = gale("followups", "--new", "--closed", "--viewer", "王磊", as_of=T4).output
+    assert "new 新增 0, closed 已关闭 0" in out  # this evaluation changed nothing more ...
+    assert "F2" in out and "已关闭 Closed since your seen mark 已读至 2021-10-10 10:00 (王磊)" in out  # ... he sees it
+    for _ in range(2):  # listed again, and evaluated meanwhile by someone else's listing: still there
+        gale("followups", "--viewer", "李娜", as_of=T4)
+        closed = listing(gale, "--closed", "--viewer", "王磊", as_of=T4)
+        assert [(r["facility_id"], r["rule"], r["since"], r["closed"]) for r in closed] == \
+            [(2, "gale_fire", UTC[T1], UTC[T3])]
+    # reopened: a new follow-up with a new since (the update's); the closed one stays
+    gale("facility", "update", "2", "--status", "open", "--by", "测试", as_of=T4)
+    new = listing(gale, "--new", "--viewer", "王磊", as_of=T4)
+    assert [(r["facility_id"], r["rule"], r["since"], r["new"]) for r in new] == [(2, "gale_fire", UTC[T4], True)]
     assert conn.execute("SELECT since, closed FROM follow_ups WHERE facility_id = 2 ORDER BY id").fetchall() == \
         [(UTC[T1], UTC[T3]), (UTC[T4], None)]
+    gale("followups", "--mark-seen", "--viewer", "王磊", as_of=T4)
+    assert listing(gale, "--new", "--closed", "--viewer", "王磊", as_of=T4) == []
     # the gale expires (2021-10-10 15:40): both gale follow-ups close, the others stay
-    gone = listing(gale, "--closed", as_of="2021-10-10T16:00:00+08:00")
+    gone = listing(gale, "--closed", "--viewer", "王磊", as_of="2021-10-10T16:00:00+08:00")
     assert sorted((r["facility_id"], r["rule"]) for r in gone) == [(1, "gale_fire"), (2, "gale_fire")]
     assert keyed(listing(gale, as_of="2021-10-10T16:00:00+08:00")) == [(5, "heating_access", "P1"),
                                                                        (3, "heating_preseason", "P3")]
@@ -235,6 +251,23 @@ def test_a_bad_rule_file_is_refused_with_its_line_and_nothing_is_written(gale, t
     assert table_dump(gale.db) == before
 
 
+def test_a_broken_rule_file_refuses_the_update_before_anything_is_saved(gale, tmp_path):
+    """The whole config, rules included, is checked before a command changes anything (issue 9
+    item 8): a rule with a typo refuses the update with its line, and the site is as it was, so
+    the re-evaluation after the update can never find the rules unreadable."""
+    listing(gale)
+    text = CONFIG.read_text(encoding="utf-8").replace('hazards = ["gale", "forest_fire"]',
+                                                       'hazards = ["gale", "forest_fyre"]')
+    bad = tmp_path / "config.toml"
+    bad.write_text(text, encoding="utf-8")
+    r = Cli(gale.db, config=bad)("facility", "update", "2", "--status", "rectified", "--note", "已整改", "--by", "测试",
+                                 as_of=T2, ok=False)
+    assert r.exit_code == 2 and "unknown hazard 'forest_fyre'" in r.output
+    conn = sqlite3.connect(gale.db)
+    assert conn.execute("SELECT status FROM facilities WHERE id = 2").fetchone()[0] != "rectified"
+    assert conn.execute("SELECT closed FROM follow_ups WHERE facility_id = 2").fetchall() == [(None,)]
+
+
 def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
     """A status update committed by another process while the rules are being evaluated makes the
     evaluation start again from the new state, so the stored follow-ups never lag behind it."""
@@ -277,3 +310,125 @@ def clock_at(text):
     from monitor import clock
 
     return clock.parse(text)
+
+
+# --- a field update re-evaluates its site at once ------------------------------------------------
+
+def _monitor(db, *args, as_of):
+    import os
+    import subprocess
+    import sys
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LOGNAME": "tester"}
+    return subprocess.run([sys.executable, "-m", "monitor", "--db", str(db), "--config", str(CONFIG), "--as-of", as_of,
+                           *args], capture_output=True, text=True, encoding="utf-8", env=env, timeout=120)
+
+
+@pytest.fixture
+def demo_db(tmp_path):
+    """The 2021 world the old demo built: the 2021 sample facilities, the real gale of
+    2021-10-09, and the follow-ups evaluated at 2021-10-10 09:00."""
+    from conftest import GALE_2021, SAMPLE_2021
+
+    cli = Cli(tmp_path / "demo.db")
+    cli("init")
+    cli("facility", "import", str(SAMPLE_2021), as_of=DEMO_AS_OF)
+    cli("alerts", "import", str(GALE_2021), as_of=DEMO_AS_OF)
+    cli("followups", as_of=DEMO_AS_OF)
+    conn = sqlite3.connect(cli.db)  # everything into the main file: the tests copy it
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return cli.db
+
+
+def open_follow_ups(db, facility_id) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT rule, priority, reason, since FROM follow_ups WHERE facility_id = ? AND closed IS NULL"
+                            " ORDER BY rule", (facility_id,)).fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_repair_leaves_the_list_at_once_and_an_undo_brings_it_back(demo_db):
+    """The issue's case: bridge #116, under repair and overdue, is repaired; its overdue follow-up
+    (whose reason says 修复中) closes with the update, not at the next evaluation."""
+    (before,) = open_follow_ups(demo_db, 116)
+    assert before[0] == "overdue" and "状态“修复中”" in before[2]
+    r = _monitor(demo_db, "facility", "update", "116", "--status", "repaired", "--note", "桥面修复", "--by", "王磊",
+                 as_of="2021-10-10T10:00:00+08:00")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("#116 杨宋镇安乐庄村桥: 修复中 under repair -> 已修复 repaired")
+    assert lines[1] == "待跟进 follow-ups: 新增 new 0, 关闭 closed 1; 现有 open now: 无 none (评估时间 evaluated at 2021-10-10 10:00)"
+    assert open_follow_ups(demo_db, 116) == []
+    conn = sqlite3.connect(demo_db)
+    assert conn.execute("SELECT closed FROM follow_ups WHERE facility_id = 116").fetchall() == [("2021-10-10T02:00:00Z",)]
+    r = _monitor(demo_db, "facility", "undo", "116", "--by", "王磊", as_of="2021-10-10T11:00:00+08:00")
+    assert r.returncode == 0, r.stderr
+    assert "新增 new 1, 关闭 closed 0; 现有 open now: P2 overdue" in r.stdout
+    assert open_follow_ups(demo_db, 116) == [("overdue", "P2", before[2], "2021-10-10T03:00:00Z")]
+    # --json output stays one JSON document
+    r = _monitor(demo_db, "facility", "update", "116", "--status", "repaired", "--note", "再修", "--by", "王磊", "--json",
+                 as_of="2021-10-10T12:00:00+08:00")
+    assert json.loads(r.stdout)["new_status"] == "repaired" and open_follow_ups(demo_db, 116) == []
+
+
+def test_one_site_evaluated_alone_matches_a_full_evaluation(demo_db, tmp_path):
+    """For every kind of change, what the update's re-evaluation leaves open for the site is what
+    a full evaluation at the same moment leaves open for it."""
+    import shutil
+
+    from monitor.config import load
+    from monitor.evaluation import run, run_site
+
+    config = load(CONFIG)
+    changes = [(5, "ok", "修好了"), (116, "repaired", "桥面修复"), (2, "defect", None), (121, "ok", "已检查"),
+               (61, "open", "复发"), (11, "rectified", "清理"), (43, "open", None), (29, "damaged", "再次水毁"),
+               (68, "temporarily_restored", None), (4, "defect", None)]
+    at = "2021-10-10T10:00:00+08:00"
+    from monitor import clock
+
+    now = clock.parse(at)
+    opened = 0
+    for fid, status, note in changes:
+        alone, full = tmp_path / f"alone-{fid}.db", tmp_path / f"full-{fid}.db"
+        shutil.copy(demo_db, alone)
+        r = _monitor(alone, "facility", "update", str(fid), "--status", status, *(["--note", note] if note else []),
+                     "--by", "测试", as_of=at)
+        assert r.returncode == 0, r.stderr
+        opened += "新增 new 1" in r.stdout
+        shutil.copy(alone, full)
+        s = Store.open(full)
+        run(s, config, now)
+        s.close()
+        assert [x[:3] for x in open_follow_ups(alone, fid)] == [x[:3] for x in open_follow_ups(full, fid)], fid
+        s = Store.open(alone)
+        again = run_site(s, config, fid, now)  # and doing it again changes nothing
+        s.close()
+        assert (again.new, again.closed) == (0, 0)
+    assert opened >= 1  # some change opened a follow-up, not only closed one
+
+
+def test_the_evaluation_time_is_recorded_and_shown(gale, tmp_path):
+    out = gale("followups", as_of=T1).output
+    assert out.startswith("评估时间 evaluated at 2021-10-10 09:00 (previous 上次 none 无)")
+    s = Store.open(gale.db)
+    assert s.last_evaluation() == UTC[T1] and s.meta_value("evaluated_at") == UTC[T1]
+    s.close()
+    out = gale("followups", as_of=T2).output
+    assert out.startswith("评估时间 evaluated at 2021-10-10 10:00 (previous 上次 2021-10-10 09:00)")
+    # a site's re-evaluation does not stand in for a full one
+    gale("facility", "update", "2", "--status", "rectified", "--note", "已整改", "--by", "测试", as_of=T3)
+    s = Store.open(gale.db)
+    assert s.last_evaluation() == UTC[T2] and s.meta_value("site_evaluated_at") == UTC[T3]
+    s.close()
+    # the map says when
+    from monitor.config import load
+    from monitor.mapdata import build
+
+    s = Store.open(gale.db)
+    data = build(s, load(CONFIG), replay="test")
+    s.close()
+    assert data.evaluated == "2021-10-10 10:00"
+    assert all(t["label_at"] and len(t["label_at"]) == 2 for t in data.townships)

@@ -235,3 +235,242 @@ def test_unreadable_data_is_reported_not_silent(browser, maps, tmp_path):
         assert "地图数据无法读取 map data unreadable" in page.inner_text("#mm-error")
         assert page.evaluate("window.monitorMap === undefined")
         assert log.blocked == []
+
+
+# ---- what a user meets in the first minute (issue 13) ------------------------------------------
+
+
+def point_of(page, lat: float, lon: float) -> tuple[float, float]:
+    """Page coordinates of a map position."""
+    return tuple(page.evaluate(
+        """([lat, lon]) => { const map = monitorMap.map, box = map.getContainer().getBoundingClientRect();
+            const p = map.latLngToContainerPoint([lat, lon]); return [box.left + p.x, box.top + p.y]; }""",
+        [lat, lon]))
+
+
+def element_at(page, x: float, y: float) -> dict:
+    """What the browser would hit at (x, y): the element's tag, classes and pane."""
+    return page.evaluate(
+        """([x, y]) => { const e = document.elementFromPoint(x, y); if (!e) return null;
+            const pane = e.closest('.leaflet-pane:not(.leaflet-map-pane)');
+            return {tag: e.tagName.toLowerCase(), cls: String(e.className.baseVal ?? e.className),
+                    pane: pane ? pane.className : null}; }""",
+        [x, y])
+
+
+def test_hovering_and_clicking_a_township_shows_it(opened):
+    page, _ = opened
+    # 琉璃庙镇: an approximate township with no warning, away from its markers
+    x, y = point_of(page, 40.935, 116.485)
+    hit = element_at(page, x, y)
+    assert "mm-townships" in hit["pane"] and "leaflet-interactive" in hit["cls"], hit
+    page.mouse.move(x, y)
+    tip = page.locator(".leaflet-tooltip .mm-township")
+    tip.wait_for(timeout=5_000)
+    text = tip.inner_text()
+    assert "琉璃庙镇 Liulimiao" in text and "近似边界" in text and "风险分 Risk score" in text
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content .mm-township")
+    popup.wait_for(timeout=5_000)
+    text = popup.inner_text()
+    assert "琉璃庙镇 Liulimiao" in text and "近似边界 approximate boundary" in text
+    assert "风险分 Risk score\n5" in text and "代码 Code\n110116000012" in text
+
+
+def test_a_township_is_clickable_with_the_follow_ups_layer_off(opened):
+    page, _ = opened
+    page.locator(".leaflet-control-layers-overlays label", has_text="待跟进").locator("input").uncheck()
+    x, y = point_of(page, 40.935, 116.485)
+    assert "mm-townships" in element_at(page, x, y)["pane"]
+    page.mouse.click(x, y)
+    page.locator(".leaflet-popup-content .mm-township").wait_for(timeout=5_000)
+
+
+def test_a_township_inside_a_warned_area_shows_the_warning(opened):
+    page, _ = opened
+    # 汤河口镇 is covered by the orange blizzard warning (drawn from its township code)
+    x, y = point_of(page, 40.785, 116.635)
+    hit = element_at(page, x, y)
+    assert "mm-townships" in hit["pane"], hit  # the hatch above it takes no clicks
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content .mm-township")
+    popup.wait_for(timeout=5_000)
+    text = popup.inner_text()
+    assert "汤河口镇 Tanghekou" in text
+    assert "生效预警 Warnings in force (1)" in text and "暴雪橙色预警" in text
+    assert "生效 2025-11-21 10:00" in text and "失效 2025-11-22 10:00" in text
+
+
+def test_clicking_a_warned_area_outline_shows_its_title_text_onset_and_expiry(opened):
+    page, _ = opened
+    page.evaluate("monitorMap.map.setView([40.65, 116.40], 12, {animate: false})")
+    x, y = point_of(page, 40.65, 116.40)  # on the west edge of the blue cold-wave polygon
+    hit = element_at(page, x, y)
+    assert "mm-alerts" in hit["pane"] and "mm-warned-hit" in hit["cls"], hit
+    page.mouse.move(x, y)
+    page.locator(".leaflet-tooltip", has_text="怀柔区气象台发布寒潮蓝色预警").wait_for(timeout=5_000)
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content .mm-alert")
+    popup.wait_for(timeout=5_000)
+    text = popup.inner_text()
+    assert "怀柔区气象台发布寒潮蓝色预警" in text and "预计未来48小时气温下降8℃以上" in text
+    assert "生效 Onset\n2025-11-21 08:00" in text and "失效 Expires\n2025-11-23 08:00" in text
+    assert "注意防寒 <b>保暖</b>" in text  # the warning's own text, as text
+    # inside the polygon, away from the outline, the township underneath answers
+    x, y = point_of(page, 40.55, 116.55)
+    assert "mm-townships" in element_at(page, x, y)["pane"]
+
+
+def test_warned_areas_are_hatched_so_the_risk_colours_still_show(opened):
+    page, _ = opened
+    fills = page.evaluate("""[...document.querySelectorAll('.leaflet-mm-alerts-pane path.mm-warned')]
+        .map(p => [p.getAttribute('fill'), p.getAttribute('fill-opacity')])""")
+    assert len(fills) >= 3
+    for fill, _ in fills:
+        assert fill.startswith("url(#mm-hatch-"), fill
+        assert page.locator(f"pattern#{fill[5:-1]} line").count() == 1
+
+
+def test_township_names_and_scores_are_drawn(opened):
+    page, _ = opened
+    data = sample_map_data()
+    labels = page.evaluate("""[...document.querySelectorAll('.leaflet-mm-labels-pane .mm-tlabel-text')]
+        .map(e => e.innerText.replace(/\\n/g, ' '))""")
+    assert sorted(labels) == sorted(f"{t['name']} {t['score']:g}" for t in data.townships)
+    assert page.evaluate("monitorMap.township_labels") == 16
+    # a label sits inside its township
+    box = page.locator('.mm-tlabel-text[data-township="宝山镇"]').bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    west, north = point_of(page, 40.95, 116.50)
+    east, south = point_of(page, 40.80, 116.65)
+    assert west < x < east and north < y < south
+
+
+def test_the_panel_filters_by_township_and_kind(opened):
+    page, _ = opened
+    data = sample_map_data()
+    page.select_option("#mm-filter-township", "汤河口镇")
+    listed = page.locator("#mm-panel .mm-followups li .mm-sub").all_inner_texts()
+    expected = [f for f in data.followups if f["township"] == "汤河口镇"]
+    assert len(listed) == len(expected) >= 2 and all(t.startswith("汤河口镇") for t in listed)
+    assert f"待跟进 Follow-ups ({len(expected)} / {len(data.followups)})" in page.inner_text("#mm-panel")
+    page.select_option("#mm-filter-township", "")
+    page.select_option("#mm-filter-kind", "fire")
+    names = page.locator("#mm-panel .mm-followups li button").all_text_contents()
+    assert sorted(names) == sorted(f["name"] for f in data.followups if f["kind"] == "fire")
+
+
+def test_the_evaluation_time_is_shown(opened):
+    page, _ = opened
+    assert page.inner_text("#mm-evaluated") == "评估时间 Evaluated at: 2025-11-21 13:55"
+
+
+def test_a_followup_click_keeps_the_surroundings_in_view(opened):
+    page, _ = opened
+    page.locator('#mm-panel ul[data-priority="P1"] button').first.click()
+    popup_text(page)
+    assert view(page)[0] == 14  # FOCUS_ZOOM, not the closest zoom
+
+
+def test_a_cluster_click_zooms_in_a_few_levels(opened):
+    page, _ = opened
+    page.evaluate("monitorMap.map.setView([40.6, 116.6], 9, {animate: false})")
+    page.wait_for_timeout(300)
+    cluster = page.locator(".mm-cluster").first
+    box = cluster.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(600)
+    zoom = view(page)[0]
+    assert 9 < zoom <= 12, zoom
+
+
+def test_search_shows_every_hit_page_by_page(opened):
+    page, _ = opened
+    page.fill("#mm-search", "测试设施")
+    page.locator("#mm-search-results button.mm-link").first.wait_for(timeout=5_000)
+    total = len(sample_map_data().facilities) - 2
+    assert page.locator("#mm-search-results button.mm-link").count() == 20
+    more = page.locator("#mm-search-results .mm-more")
+    assert more.inner_text() == f"另有 {total - 20} 项，显示更多 show 20 more"
+    more.click()
+    assert page.locator("#mm-search-results button.mm-link").count() == total
+    assert page.locator("#mm-search-results .mm-more").count() == 0
+
+
+PHONE = (390, 844)
+
+
+def covered_fraction(page) -> float:
+    """The share of the window that the boxes (info, panel, legend, layer switch) cover."""
+    return page.evaluate("""(() => {
+        const boxes = [...document.querySelectorAll('.mm-box, .leaflet-control-layers, .leaflet-control-zoom')]
+            .map(e => e.getBoundingClientRect()).filter(r => r.width && r.height);
+        let area = 0; for (const r of boxes) area += r.width * r.height;
+        return area / (innerWidth * innerHeight);
+    })()""")
+
+
+def test_on_a_phone_the_boxes_fold_and_a_marker_can_be_reached(browser, maps):
+    with offline_page(browser, viewport=PHONE) as (page, log):
+        load_map(page, maps["stale"], log)
+        assert page.locator("#mm-panel").get_attribute("class").count("mm-folded") == 1
+        assert page.evaluate("document.querySelector('#mm-legend details').open") is False
+        assert covered_fraction(page) < 0.25, covered_fraction(page)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "map_phone.png"))
+        # a marker or cluster in view is what a tap on its middle reaches
+        reach = page.evaluate("""(() => {
+            const out = [];
+            for (const icon of document.querySelectorAll('.leaflet-marker-pane .mm-fac, .leaflet-marker-pane .mm-cluster')) {
+                const r = icon.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+                if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) continue;
+                out.push([x, y, icon.contains(document.elementFromPoint(x, y))]);
+            }
+            return out;
+        })()""")
+        assert reach and all(ok for _, _, ok in reach), reach
+        # the panel unfolds; a search hit opens its popup, and the panel folds out of its way
+        page.click("#mm-panel-fold")
+        assert "mm-folded" not in page.get_attribute("#mm-panel", "class")
+        panel = page.locator("#mm-panel").bounding_box()
+        assert panel["x"] >= 0 and panel["x"] + panel["width"] <= PHONE[0]
+        page.fill("#mm-search", "测试设施017")
+        page.locator("#mm-search-results button").first.click()
+        assert "测试设施017号" in popup_text(page)
+        assert "mm-folded" in page.get_attribute("#mm-panel", "class")
+        box = page.locator(".leaflet-popup-content").bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        assert page.evaluate("([x, y]) => !!document.elementFromPoint(x, y).closest('.leaflet-popup')", [x, y])
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0]
+        assert log.page_errors == [] and log.console_errors == [] and log.blocked == []
+
+
+def test_the_printed_map_fills_the_page_without_the_panel(browser, maps, tmp_path):
+    from pypdf import PdfReader
+
+    with offline_page(browser) as (page, log):
+        load_map(page, maps["fresh"], log)
+        page.emulate_media(media="print")
+        page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        assert not page.locator("#mm-panel").is_visible()
+        assert not page.locator(".leaflet-control-layers").is_visible()
+        assert page.locator("#mm-legend").is_visible() and page.locator("#mm-info").is_visible()
+        # every township is inside the map, and the map inside the page
+        inside = page.evaluate("""(() => {
+            const box = monitorMap.map.getContainer().getBoundingClientRect();
+            return [...document.querySelectorAll('.leaflet-mm-townships-pane path')].every(p => {
+                const r = p.getBoundingClientRect();
+                return r.left >= box.left - 1 && r.right <= box.right + 1 && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+            });
+        })()""")
+        assert inside
+        pdf = tmp_path / "map.pdf"
+        page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+        reader = PdfReader(pdf)
+        assert len(reader.pages) == 1
+        width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
+        assert width > height  # A4 landscape
+        text = reader.pages[0].extract_text()
+        assert "Township risk score" in text and "Find a facility" not in text and "Follow-ups (" not in text
+        page.screenshot(path=str(ARTIFACTS / "map_print.png"))
+        assert log.page_errors == [] and log.blocked == []

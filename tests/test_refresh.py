@@ -68,8 +68,10 @@ def by_source(summary) -> dict:
 
 
 def without_fetch_log(db):
+    """Every table but the refresh's own records: its fetch log, and when it last evaluated."""
     dump = table_dump(db)
     dump.pop("fetch_log")
+    dump["meta"] = [r for r in dump.get("meta", []) if r[0] != "evaluated_at"]
     return dump
 
 

@@ -103,6 +103,7 @@ def sample_map_data(stale: bool = True, n_extra: int = 40) -> MapData:
         alerts=alerts, followups=followups, data_time="2025-11-21 14:00",
         last_refresh="2025-11-21 06:10" if stale else "2025-11-21 13:50", stale=stale,
         stale_reason="预警数据超过 6 小时未刷新 alerts not refreshed for 7 h" if stale else "",
+        evaluated="2025-11-21 13:55",
     )
 
 
@@ -293,6 +294,37 @@ def test_scores_are_classed_up_to_the_maximum(page):
     assert colours["怀柔镇"] == CHOROPLETH[2]  # 5.0 of max 10
     assert colours["庙城镇"] == CHOROPLETH[4]  # 10.0, the maximum
     assert [c["colour"] for c in doc["legend"]["choropleth"]] == list(CHOROPLETH)
+
+
+def test_whole_scores_make_whole_class_bounds():
+    """Scores are sums of whole weights: the legend says "1 – 24", never "0 – 23.5"."""
+    data = sample_map_data()
+    for t, score in zip(data.townships, [0, 94, 30, 47, 48, 70, 71, 72, 1, 24, 25, 0, 0, 0, 0, 0]):
+        t["score"] = float(score)
+    doc = embedded(build_html(data))
+    assert [c["label"] for c in doc["legend"]["choropleth"]] == [
+        "0 无待跟进 none", "1 – 24", "25 – 47", "48 – 71", "72 – 94"]
+    colours = {t["name"]: t["colour"] for t in doc["townships"]}
+    from monitor.riskmap import CHOROPLETH
+
+    assert colours["怀北镇"] == CHOROPLETH[1]  # 1
+    assert colours["汤河口镇"] == CHOROPLETH[1]  # 24, the top of the first class
+    assert colours["渤海镇"] == CHOROPLETH[2]  # 25
+    assert colours["龙山街道"] == CHOROPLETH[4]  # 94, the maximum
+    # a small top score gives fewer classes, each a whole number
+    for t, score in zip(data.townships, [0, 2] + [1] * 14):
+        t["score"] = float(score)
+    labels = [c["label"] for c in embedded(build_html(data))["legend"]["choropleth"]]
+    assert labels == ["0 无待跟进 none", "1", "2"]
+
+
+def test_township_label_points_and_the_evaluation_time_reach_the_page():
+    data = sample_map_data()
+    data.townships[0]["label_at"] = [116.42, 40.41]
+    doc = embedded(build_html(data))
+    assert doc["townships"][0]["label_at"] == [116.42, 40.41]
+    assert doc["townships"][1]["label_at"] is None  # the page falls back to the middle
+    assert doc["evaluated"] == "2025-11-21 13:55"
 
 
 def test_an_empty_district_still_renders(tmp_path):

@@ -10,6 +10,8 @@
   var PRIORITY_RANK = { P1: 0, P2: 1, P3: 2 };
   var WARNING_RANK = { blue: 1, yellow: 2, orange: 3, red: 4 };
   var PAGE = 200; // follow-ups listed per priority before "show more"
+  var SEARCH_PAGE = 20; // search hits listed before "show more"
+  var NARROW = 600; // px: below this width (a phone) the panel and legend start folded
   var RING_LIMIT = 400; // follow-up rings are drawn only while this many or fewer are in view
 
   // ---- small DOM helpers -------------------------------------------------------------------
@@ -47,6 +49,10 @@
   function prioRank(p) {
     var r = own(PRIORITY_RANK, p);
     return r === undefined ? 9 : r;
+  }
+
+  function narrow() {
+    return window.innerWidth < NARROW;
   }
 
   function stopMapEvents(node) {
@@ -116,9 +122,13 @@
 
   RiskMap.prototype.draw = function () {
     var map = this.map;
+    // a popup pans clear of the follow-up panel (top right) on a desktop
+    if (!narrow()) L.Popup.mergeOptions({ autoPanPaddingTopRight: L.point(340, 20) });
     map.createPane("mm-townships").style.zIndex = 410;
     map.createPane("mm-alerts").style.zIndex = 420;
+    map.createPane("mm-labels").style.zIndex = 620; // above the markers (it takes no clicks)
     map.createPane("mm-followups").style.zIndex = 450;
+    this.map.getPane("mm-labels").style.pointerEvents = "none";
     if (this.data.stale) this.drawStaleBanner();
     this.drawTownships();
     this.drawAlerts();
@@ -128,7 +138,52 @@
     this.addPanel();
     this.addLegend();
     this.mark("panels");
+    this.watchPhone();
+    this.watchPrint();
     this.drawFacilities(); // asynchronous (chunked); calls this.ready() when every marker is in
+  };
+
+  /* On a phone the boxes would cover the map: the panel and legend start folded, and fold
+     again when a popup opens, so that the popup is never under them. */
+  RiskMap.prototype.watchPhone = function () {
+    var self = this;
+    var layers = document.querySelector(".leaflet-control-layers");
+    if (layers) {
+      var toggle = layers.querySelector(".leaflet-control-layers-toggle");
+      if (narrow()) L.DomUtil.removeClass(layers, "leaflet-control-layers-expanded");
+      if (toggle) {
+        L.DomEvent.on(toggle, "click", function (e) {
+          L.DomEvent.preventDefault(e);
+          if (L.DomUtil.hasClass(layers, "leaflet-control-layers-expanded")) L.DomUtil.removeClass(layers, "leaflet-control-layers-expanded");
+          else L.DomUtil.addClass(layers, "leaflet-control-layers-expanded");
+        });
+      }
+      this.layersBox = layers;
+    }
+    this.map.on("popupopen", function () {
+      if (!narrow()) return;
+      self.foldPanel(true);
+      if (self.legendDetails) self.legendDetails.open = false;
+      if (self.layersBox) L.DomUtil.removeClass(self.layersBox, "leaflet-control-layers-expanded");
+    });
+  };
+
+  /* Printed, the map fills the page and the panel is hidden (riskmap.css @media print); the
+     map is fitted again to the page's size, and back to the window's afterwards. */
+  RiskMap.prototype.watchPrint = function () {
+    var self = this;
+    function refit() {
+      self.map.invalidateSize({ animate: false, pan: false });
+      self.fitView();
+    }
+    window.addEventListener("beforeprint", refit);
+    window.addEventListener("afterprint", refit);
+    if (window.matchMedia) {
+      var mq = window.matchMedia("print");
+      var onChange = function (e) { if (e.matches) refit(); };
+      if (mq.addEventListener) mq.addEventListener("change", onChange);
+      else if (mq.addListener) mq.addListener(onChange);
+    }
   };
 
   RiskMap.prototype.fitView = function () {
@@ -177,11 +232,27 @@
       }
       if (!layer.getLayers().length) return;
       layer.bindTooltip(function () { return self.townshipSummary(t, false); }, { sticky: true });
-      layer.bindPopup(function () { return self.townshipSummary(t, true); });
+      layer.bindPopup(function () { return self.townshipSummary(t, true); }, { maxWidth: 360, autoPanPadding: [12, 12] });
       layer.addTo(group);
       self.townshipLayers[t.name] = layer;
       self.counts.townships += 1;
+      self.drawTownshipLabel(t, layer, group);
     });
+  };
+
+  /* The township's name and risk score, drawn on the map (not clickable: clicks reach the
+     township underneath). */
+  RiskMap.prototype.drawTownshipLabel = function (t, layer, group) {
+    var at = t.label_at ? L.latLng(t.label_at[1], t.label_at[0]) : layer.getBounds().getCenter();
+    var box = el("div", "mm-tlabel-text");
+    add(box, "span", "mm-tlabel-name", t.name);
+    add(box, "span", "mm-tlabel-score", String(t.score || 0));
+    box.setAttribute("data-township", t.name);
+    L.marker(at, {
+      icon: L.divIcon({ className: "mm-tlabel", html: box, iconSize: [0, 0] }),
+      pane: "mm-labels", interactive: false, keyboard: false
+    }).addTo(group);
+    this.counts.township_labels = (this.counts.township_labels || 0) + 1;
   };
 
   RiskMap.prototype.townshipSummary = function (t, full) {
@@ -197,6 +268,21 @@
       field(dl, "代码 Code", t.code);
       field(dl, "边界来源 Boundary source", t.source);
     }
+    var warned = this.data.alerts.filter(function (a) { return (a.township_names || []).indexOf(t.name) !== -1; });
+    if (warned.length) {
+      add(box, "div", "mm-h", "生效预警 Warnings in force (" + warned.length + ")");
+      var ul = add(box, "ul", "mm-list mm-town-warnings");
+      warned.forEach(function (a) {
+        var li = add(ul, "li");
+        swatch(li, a.colour_hex, "mm-warning");
+        li.appendChild(document.createTextNode(" " + (a.headline || a.hazard_zh || a.hazard || "")));
+        if (full) {
+          var d = add(li, "div", "mm-sub", [a.onset ? "生效 " + a.onset : null, a.expires ? "失效 " + a.expires : null].filter(Boolean).join(" · "));
+          d.setAttribute("data-alert", a.id);
+        }
+      });
+      if (full) add(box, "div", "mm-sub", "点击预警区域边线查看全文 click the warned area's outline for the full text");
+    }
     return box;
   };
 
@@ -209,7 +295,12 @@
     this.unplacedAlerts = [];
     alerts.forEach(function (a) {
       var layer = null;
-      var style = { pane: "mm-alerts", style: { color: a.colour_hex, weight: 2.5, fillColor: a.colour_hex, fillOpacity: 0.3 } };
+      // hatched, not filled: the township colours underneath still match the legend; only the
+      // outline takes clicks (a district-wide warning would otherwise hide every township)
+      var style = { pane: "mm-alerts", interactive: false, style: {
+        color: a.colour_hex, weight: 3, opacity: 0.95, fillColor: "url(#" + self.hatch(a.colour_hex) + ")",
+        fillOpacity: 1, className: "mm-warned"
+      } };
       try {
         if (a.geometry) {
           layer = L.geoJSON(a.geometry, style);
@@ -229,11 +320,52 @@
         self.counts.alerts_unplaced += 1;
         return;
       }
-      layer.bindTooltip(function () { return el("div", "mm-title", (a.colour_label ? a.colour_label + " " : "") + (a.headline || a.hazard_zh || a.hazard)); }, { sticky: true });
-      layer.bindPopup(function () { return self.alertDetails(a); }, { maxWidth: 360 });
+      // the clickable band along the outline: wide, invisible
+      var hit = L.geoJSON(layer.toGeoJSON(), { pane: "mm-alerts", style: {
+        color: "#000", opacity: 0, weight: 14, fill: false, className: "mm-warned-hit"
+      } });
+      hit.bindTooltip(function () { return el("div", "mm-title", (a.colour_label ? a.colour_label + " " : "") + (a.headline || a.hazard_zh || a.hazard)); }, { sticky: true });
+      hit.bindPopup(function () { return self.alertDetails(a); }, { maxWidth: 360, autoPanPadding: [12, 12] });
       layer.addTo(group);
+      hit.addTo(group);
       self.counts.alerts += 1;
     });
+  };
+
+  /* The id of an SVG hatch pattern in `colour` (made once per colour, in a hidden <svg>). */
+  RiskMap.prototype.hatch = function (colour) {
+    this.hatches = this.hatches || Object.create(null);
+    if (this.hatches[colour]) return this.hatches[colour];
+    var ns = "http://www.w3.org/2000/svg";
+    if (!this.hatchDefs) {
+      var svg = document.createElementNS(ns, "svg");
+      svg.setAttribute("width", "0");
+      svg.setAttribute("height", "0");
+      svg.setAttribute("aria-hidden", "true");
+      svg.style.position = "absolute";
+      this.hatchDefs = document.createElementNS(ns, "defs");
+      svg.appendChild(this.hatchDefs);
+      document.body.appendChild(svg);
+    }
+    var id = "mm-hatch-" + Object.keys(this.hatches).length;
+    var pattern = document.createElementNS(ns, "pattern");
+    pattern.setAttribute("id", id);
+    pattern.setAttribute("patternUnits", "userSpaceOnUse");
+    pattern.setAttribute("width", "10");
+    pattern.setAttribute("height", "10");
+    pattern.setAttribute("patternTransform", "rotate(45)");
+    var line = document.createElementNS(ns, "line");
+    line.setAttribute("x1", "0");
+    line.setAttribute("y1", "0");
+    line.setAttribute("x2", "0");
+    line.setAttribute("y2", "10");
+    line.setAttribute("stroke", colour);
+    line.setAttribute("stroke-width", "2");
+    line.setAttribute("stroke-opacity", "0.7");
+    pattern.appendChild(line);
+    this.hatchDefs.appendChild(pattern);
+    this.hatches[colour] = id;
+    return id;
   };
 
   RiskMap.prototype.alertDetails = function (a) {
@@ -291,6 +423,7 @@
     }
     this.mark("markers");
     cluster.on("click", function (e) { self.openFacility(e.layer.mmIndex); });
+    cluster.on("clusterclick", function (e) { self.openCluster(e.layer); });
     var done = function () {
       // chunkProgress runs just before the last chunk's clusters are put on the map
       setTimeout(function () {
@@ -379,15 +512,46 @@
       .openOn(this.map);
   };
 
-  /* Zoom to facility i and open its popup; false if it has no location on the map. */
+  /* A click on a cluster zooms in a few levels at a time, never past the focus zoom (so the
+     villages around stay in view); from there on it fans the cluster's markers out instead. */
+  RiskMap.prototype.openCluster = function (c) {
+    var map = this.map, zoom = map.getZoom();
+    var target = Math.min(map.getBoundsZoom(c.getBounds()), zoom + 3, this.focusZoom());
+    if (target > zoom) map.setView(c.getBounds().getCenter(), target);
+    else c.spiderfy();
+  };
+
+  RiskMap.prototype.focusZoom = function () {
+    return Math.min(this.map.getMaxZoom(), this.data.focus_zoom || 14);
+  };
+
+  /* Show facility i in its surroundings and open its popup: the map centres on it at the focus
+     zoom (or closer, if already closer); if it is still inside a cluster there, the cluster fans
+     out. False if it has no location on the map. */
   RiskMap.prototype.focusFacility = function (i) {
     var self = this;
     var m = this.markers[i];
     if (!m) return false;
     var cluster = this.groups.facilities;
-    this.map.setView(m.getLatLng(), Math.min(this.map.getMaxZoom(), Math.max(this.map.getZoom(), 15)), { animate: false });
-    if (this.map.hasLayer(cluster) && cluster.hasLayer(m)) {
-      cluster.zoomToShowLayer(m, function () { self.openFacility(i); });
+    var map = this.map;
+    map.closePopup();
+    if (cluster._unspiderfy) cluster._unspiderfy(); // a fanned-out cluster from before folds back
+    map.setView(m.getLatLng(), Math.max(map.getZoom(), this.focusZoom()), { animate: false });
+    if (!(map.hasLayer(cluster) && cluster.hasLayer(m))) {
+      this.openFacility(i);
+      return true;
+    }
+    var parent = cluster.getVisibleParent(m);
+    if (parent && parent !== m && parent.spiderfy) {
+      var opened = false;
+      var open = function () {
+        if (opened) return;
+        opened = true;
+        self.openFacility(i);
+      };
+      cluster.once("spiderfied", open);
+      parent.spiderfy();
+      setTimeout(open, 400); // spiderfied does not fire for a cluster already fanned out
     } else {
       this.openFacility(i);
     }
@@ -399,7 +563,9 @@
      would cover the whole district (the cluster icons count P1 items instead). */
   RiskMap.prototype.drawFollowupRings = function () {
     var f = this.followups;
-    var renderer = L.canvas({ pane: "mm-followups" });
+    // SVG, not canvas: a canvas covers the whole map and would take every click and hover meant
+    // for the townships and warned areas underneath (only these few circles take them in SVG)
+    var renderer = L.svg({ pane: "mm-followups" });
     var self = this;
     var order = [];
     for (var i = 0; i < f.length; i++) order.push(i);
@@ -409,6 +575,7 @@
     var fac = this.facilities, idCol = fac.col.id;
     for (var k = 0; k < fac.length; k++) this.followupIndex[fac.rows[k][idCol]] = k;
     this.rings = L.layerGroup();
+    this.ringLayers = [];
     this.ringPoints = [];
     order.forEach(function (j) {
       var lon = f.get(j, "lon"), lat = f.get(j, "lat");
@@ -419,7 +586,7 @@
         weight: 3, opacity: 0.95, fill: true, fillOpacity: 0, bubblingMouseEvents: false
       });
       ring.on("click", function () { self.focusFollowup(j); });
-      self.rings.addLayer(ring);
+      self.ringLayers.push(ring);
       self.ringPoints.push(at);
       self.counts.followup_markers += 1;
     });
@@ -428,12 +595,22 @@
     this.updateRings();
   };
 
+  /* Only the rings in (and just around) the view are on the map: each is an SVG element, and a
+     city has tens of thousands of follow-ups. */
   RiskMap.prototype.updateRings = function () {
     var bounds = this.map.getBounds(), pts = this.ringPoints, n = 0;
     for (var i = 0; i < pts.length && n <= RING_LIMIT; i++) if (bounds.contains(pts[i])) n += 1;
-    var show = n <= RING_LIMIT, group = this.groups.followups;
-    if (show && !group.hasLayer(this.rings)) group.addLayer(this.rings);
-    if (!show && group.hasLayer(this.rings)) group.removeLayer(this.rings);
+    var show = n <= RING_LIMIT, group = this.groups.followups, rings = this.rings;
+    if (show) {
+      var near = bounds.pad(0.25);
+      for (var k = 0; k < pts.length; k++) {
+        var inside = near.contains(pts[k]), ring = this.ringLayers[k];
+        if (inside && !rings.hasLayer(ring)) rings.addLayer(ring);
+        else if (!inside && rings.hasLayer(ring)) rings.removeLayer(ring);
+      }
+    }
+    if (show && !group.hasLayer(rings)) group.addLayer(rings);
+    if (!show && group.hasLayer(rings)) group.removeLayer(rings);
     this.ringsShown = show;
     if (window.monitorMap) window.monitorMap.followup_rings_shown = show;
     if (this.ringNote) this.ringNote.style.display = show ? "none" : "";
@@ -445,7 +622,7 @@
     if (fi !== undefined && this.focusFacility(fi)) return;
     var lon = f.get(j, "lon"), lat = f.get(j, "lat");
     if (typeof lon === "number" && typeof lat === "number") {
-      this.map.setView([lat, lon], Math.max(this.map.getZoom(), 15));
+      this.map.setView([lat, lon], Math.max(this.map.getZoom(), this.focusZoom()));
       return;
     }
     var t = this.townshipLayers[f.get(j, "township")];
@@ -475,6 +652,9 @@
       add(box, "div", null, "数据时间 Data as of: " + d.data_time);
       add(box, "div", d.last_refresh ? null : "mm-warn",
         "最近成功刷新 Last refresh: " + (d.last_refresh || "从未 never"));
+      var ev = add(box, "div", d.evaluated ? null : "mm-warn",
+        "评估时间 Evaluated at: " + (d.evaluated || "从未评估 never evaluated"));
+      ev.id = "mm-evaluated";
       return box;
     }).addTo(this.map);
   };
@@ -484,11 +664,32 @@
     control("topright", function () {
       var box = el("div", "mm-box mm-panel");
       box.id = "mm-panel";
-      self.buildSearch(add(box, "div", "mm-search"));
-      self.buildFollowupList(add(box, "div", "mm-followups"));
-      if (self.unplacedAlerts.length) self.buildUnplaced(add(box, "div", "mm-unplaced"));
+      var fold = add(box, "button", "mm-fold", "");
+      fold.type = "button";
+      fold.id = "mm-panel-fold";
+      L.DomEvent.on(fold, "click", function () { self.foldPanel(!self.panelFolded); });
+      var body = add(box, "div", "mm-panel-body");
+      self.panelBox = box;
+      self.buildSearch(add(body, "div", "mm-search"));
+      self.buildFollowupList(add(body, "div", "mm-followups"));
+      if (self.unplacedAlerts.length) self.buildUnplaced(add(body, "div", "mm-unplaced"));
+      self.foldButton = fold;
+      self.foldPanel(narrow());
       return box;
     }).addTo(this.map);
+  };
+
+  /* Fold the panel to one button (on a phone it starts folded) or open it again. */
+  RiskMap.prototype.foldPanel = function (folded) {
+    if (!this.panelBox) return;
+    this.panelFolded = !!folded;
+    if (folded) L.DomUtil.addClass(this.panelBox, "mm-folded");
+    else L.DomUtil.removeClass(this.panelBox, "mm-folded");
+    this.foldButton.textContent = folded
+      ? (narrow() ? "☰ 待跟进 (" + this.followups.length + ")" : "☰ 待跟进与搜索 Follow-ups & search (" + this.followups.length + ")")
+      : "✕ 收起 Hide";
+    this.foldButton.title = "待跟进与搜索 follow-ups and search";
+    this.foldButton.setAttribute("aria-expanded", folded ? "false" : "true");
   };
 
   RiskMap.prototype.buildSearch = function (box) {
@@ -512,22 +713,38 @@
         lowered = new Array(f.length);
         for (var i = 0; i < f.length; i++) lowered[i] = String(f.get(i, "name") || "").toLowerCase();
       }
-      var hits = [], total = 0;
+      var hits = [];
       for (var j = 0; j < lowered.length; j++) {
-        if (lowered[j].indexOf(q) !== -1) {
-          total += 1;
-          if (hits.length < 20) hits.push(j);
+        if (lowered[j].indexOf(q) !== -1) hits.push(j);
+      }
+      if (!hits.length) { add(results, "li", "mm-none", "未找到 no match"); return; }
+      var shown = 0, more = null;
+      function page() {
+        var end = Math.min(hits.length, shown + SEARCH_PAGE);
+        for (; shown < end; shown++) {
+          (function (i) {
+            var li = el("li");
+            var b = add(li, "button", "mm-link", f.get(i, "name"));
+            b.type = "button";
+            add(li, "span", "mm-sub", " " + [f.get(i, "township_name"), f.get(i, "kind_zh"), f.get(i, "status_zh")].filter(Boolean).join(" · ") + (self.markers[i] ? "" : " · 无坐标 no location"));
+            L.DomEvent.on(b, "click", function () { self.focusFacility(i); });
+            results.insertBefore(li, more);
+          })(hits[shown]);
+        }
+        if (shown < hits.length) {
+          if (!more) {
+            more = add(results, "li", "mm-more-hits");
+            var mb = add(more, "button", "mm-more", "");
+            mb.type = "button";
+            L.DomEvent.on(mb, "click", page);
+          }
+          more.firstChild.textContent = "另有 " + (hits.length - shown) + " 项，显示更多 show " + Math.min(SEARCH_PAGE, hits.length - shown) + " more";
+        } else if (more) {
+          results.removeChild(more);
+          more = null;
         }
       }
-      if (!total) { add(results, "li", "mm-none", "未找到 no match"); return; }
-      hits.forEach(function (i) {
-        var li = add(results, "li");
-        var b = add(li, "button", "mm-link", f.get(i, "name"));
-        b.type = "button";
-        add(li, "span", "mm-sub", " " + [f.get(i, "township_name"), f.get(i, "kind_zh"), f.get(i, "status_zh")].filter(Boolean).join(" · ") + (self.markers[i] ? "" : " · 无坐标 no location"));
-        L.DomEvent.on(b, "click", function () { self.focusFacility(i); });
-      });
-      if (total > hits.length) add(results, "li", "mm-sub", "另有 " + (total - hits.length) + " 项 more");
+      page();
     }
     L.DomEvent.on(input, "input", function () { clearTimeout(timer); timer = setTimeout(run, 120); });
     L.DomEvent.on(input, "keydown", function (e) {
@@ -540,21 +757,71 @@
     });
   };
 
+  /* The follow-up list, filtered by township and kind (two selects above it). */
   RiskMap.prototype.buildFollowupList = function (box) {
+    var self = this;
+    var f = this.followups;
+    var heading = add(box, "div", "mm-h", "");
+    this.ringNote = add(box, "div", "mm-sub", "视图内待跟进过多，放大后显示圆圈 too many in view for rings: zoom in");
+    this.ringNote.style.display = this.ringsShown ? "none" : "";
+    var filters = add(box, "div", "mm-filters");
+    function select(id, label, all, values) {
+      var s = add(filters, "select", "mm-filter");
+      s.id = id;
+      s.setAttribute("aria-label", label);
+      var o = add(s, "option", null, all);
+      o.value = "";
+      values.forEach(function (v) {
+        var opt = add(s, "option", null, v[1]);
+        opt.value = v[0];
+      });
+      return s;
+    }
+    var towns = Object.create(null), kinds = Object.create(null);
+    for (var i = 0; i < f.length; i++) {
+      var t = f.get(i, "township"), k = f.get(i, "kind");
+      if (t) towns[t] = true;
+      if (k) kinds[k] = true;
+    }
+    var kindNames = {};
+    var fac = this.facilities;
+    for (var n = 0; n < fac.length && Object.keys(kindNames).length < Object.keys(kinds).length; n++) {
+      kindNames[fac.get(n, "kind")] = fac.get(n, "kind_zh");
+    }
+    var townSelect = select("mm-filter-township", "按乡镇筛选 filter by township", "全部乡镇 all townships",
+      Object.keys(towns).sort(function (a, b) { return a.localeCompare(b, "zh-CN"); }).map(function (x) { return [x, x]; }));
+    var kindSelect = select("mm-filter-kind", "按类别筛选 filter by kind", "全部类别 all kinds",
+      Object.keys(kinds).sort().map(function (x) { return [x, (own(kindNames, x) || "") + " " + x]; }));
+    var list = add(box, "div", "mm-followup-groups");
+    function refresh() {
+      var town = townSelect.value, kind = kindSelect.value;
+      var shown = [];
+      for (var j = 0; j < f.length; j++) {
+        if (town && f.get(j, "township") !== town) continue;
+        if (kind && f.get(j, "kind") !== kind) continue;
+        shown.push(j);
+      }
+      heading.textContent = "待跟进 Follow-ups (" + (town || kind ? shown.length + " / " : "") + f.length + ")";
+      list.textContent = "";
+      self.fillFollowupGroups(list, shown);
+    }
+    L.DomEvent.on(townSelect, "change", refresh);
+    L.DomEvent.on(kindSelect, "change", refresh);
+    refresh();
+  };
+
+  RiskMap.prototype.fillFollowupGroups = function (box, indexes) {
     var self = this;
     var f = this.followups;
     var groups = Object.create(null);
     groups.P1 = [];
     groups.P2 = [];
     groups.P3 = [];
-    for (var i = 0; i < f.length; i++) {
+    indexes.forEach(function (i) {
       var p = String(f.get(i, "priority"));
       (groups[p] || (groups[p] = [])).push(i);
-    }
-    add(box, "div", "mm-h", "待跟进 Follow-ups (" + f.length + ")");
-    this.ringNote = add(box, "div", "mm-sub", "视图内待跟进过多，放大后显示圆圈 too many in view for rings: zoom in");
-    this.ringNote.style.display = this.ringsShown ? "none" : "";
-    if (!f.length) add(box, "div", "mm-sub", "无 none");
+    });
+    if (!indexes.length) add(box, "div", "mm-sub", "无 none");
     Object.keys(groups).sort(function (a, b) {
       return prioRank(a) - prioRank(b);
     }).forEach(function (p) {
@@ -604,13 +871,15 @@
   };
 
   RiskMap.prototype.addLegend = function () {
+    var self = this;
     var lg = this.data.legend;
     var style = this.style;
     control("bottomleft", function () {
       var box = el("div", "mm-box mm-legend");
       box.id = "mm-legend";
       var details = add(box, "details");
-      details.open = true;
+      details.open = !narrow();
+      self.legendDetails = details;
       add(details, "summary", "mm-heading", "图例 Legend");
       function section(title, items, draw) {
         add(details, "div", "mm-h", title);
@@ -623,7 +892,11 @@
       }
       section("乡镇风险分 Township risk score", lg.choropleth, function (li, it) { swatch(li, it.colour); });
       section("边界 Boundaries", lg.boundaries, function (li, it) { swatch(li, "#ffffff", it.approximate ? "mm-dashed" : "mm-solid"); });
-      section("预警 Warnings (CMA)", lg.warnings, function (li, it) { swatch(li, it.colour, "mm-warning"); });
+      section("预警 Warnings (CMA)", lg.warnings, function (li, it) {
+        var sw = swatch(li, "#ffffff", "mm-warning");
+        sw.style.borderColor = it.colour;
+        sw.style.backgroundImage = "repeating-linear-gradient(45deg, " + it.colour + " 0 2px, transparent 2px 6px)";
+      });
       section("设施类型 Facility kind", lg.kinds, function (li, it) {
         add(li, "span", "mm-sym").innerHTML = shapeSvg(it.shape, "#607d8b", null);
       });
@@ -648,6 +921,8 @@
       followups: c.followups,
       followup_markers: c.followup_markers,
       followup_rings_shown: !!this.ringsShown,
+      township_labels: c.township_labels || 0,
+      evaluated: this.data.evaluated,
       stale: !!this.data.stale,
       loaded_ms: Math.round(performance.now()),
       timings: this.timings,

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .context import App, echo_json, pass_app, table
+from .followups import after_field_change
 
 REF = "ID|NAME"
 REF_HELP = "a facility id (12 or #12), or its name or a part of it that only it has"
@@ -90,6 +91,8 @@ def facility_update(app: App, ref: str, status: str | None, severity: str | None
     change = fieldwork.update(app.existing_store(), ref, status, by=_by(app, by), note=note, inspected=inspected,
                               due=due, severity=severity, now=clock.now(), tz=app.config.timezone)
     _print_change(app, change, as_json)
+    if change.old_status != change.new_status or inspected or due or severity:  # (a note alone changes no rule's input)
+        after_field_change(app, change.facility["id"], quiet=as_json)  # its follow-ups, re-evaluated at once
 
 
 @facility.command("note")
@@ -128,6 +131,7 @@ def facility_undo(app: App, ref: str, note: str | None, by: str | None, as_json:
 
     change = fieldwork.undo(app.existing_store(), ref, by=_by(app, by), note=note, now=clock.now())
     _print_change(app, change, as_json)
+    after_field_change(app, change.facility["id"], quiet=as_json)  # its follow-ups, re-evaluated at once
 
 
 def _print_change(app: App, change, as_json: bool) -> None:

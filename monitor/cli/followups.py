@@ -28,9 +28,16 @@ def _priorities(ctx, param, values) -> list[str]:
 @click.option("--priority", "-p", "priorities", multiple=True, callback=_priorities, metavar="P1[,P2]",
               help="Only these priorities (repeat, or separate by commas).")
 @click.option("--new", "new", is_flag=True,
-              help="Only follow-ups opened by this evaluation (new since the previous one).")
+              help="Only follow-ups opened since you last marked the list seen (--mark-seen); all open ones if "
+                   "you never did. Listing does not change what counts as new.")
 @click.option("--closed", "closed", is_flag=True,
-              help="Only follow-ups this evaluation closed (gone since the previous one); with --new, both.")
+              help="Only follow-ups closed since you last marked the list seen; with --new, both.")
+@click.option("--mark-seen", "mark_seen", is_flag=True,
+              help="After listing, mark everything up to this evaluation as seen by you: the next --new and "
+                   "--closed show only what changes after it.")
+@click.option("--viewer", metavar="NAME",
+              help="Whose seen mark --new, --closed and --mark-seen use (default: config [field] default_by, "
+                   "then your login name).")
 @click.option("--explain", "explain_id", type=int, metavar="ID",
               help="Instead of the list: which rules match facility ID and which do not, and why.")
 @click.option("--limit", type=click.IntRange(min=0), metavar="N",
@@ -38,7 +45,8 @@ def _priorities(ctx, param, values) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Output JSON (a list of objects).")
 @click.option("--csv", "as_csv", is_flag=True, help="Output CSV (UTF-8 with BOM, so Excel reads the Chinese).")
 @pass_app
-def followups(app: App, township, kind, priorities, new, closed, explain_id, limit, as_json, as_csv):
+def followups(app: App, township, kind, priorities, new, closed, mark_seen, viewer, explain_id, limit, as_json,
+              as_csv):
     """Evaluate the rules now (or at --as-of) and list the open follow-ups.
 
     Sorted by priority (P1 act today, P2 this week, P3 routine), then by households served,
@@ -46,11 +54,16 @@ def followups(app: App, township, kind, priorities, new, closed, explain_id, lim
     it) and since when it has been open; one that persists keeps its "since", one that goes
     away is closed, not deleted.
 
+    "New" and "closed" are counted from your seen mark: the evaluation you last listed with
+    --mark-seen (each viewer has their own). Listing, `alerts refresh` and field updates never
+    move it, so nothing new is missed however often the list is viewed or the cron job runs.
+
     \b
     Examples:
       monitor followups
       monitor followups --township 汤河口 --priority P1,P2
-      monitor followups --new --closed          # what changed since the previous run
+      monitor followups --new --closed          # what changed since you last marked the list seen
+      monitor followups --new --mark-seen       # read what is new, then mark it seen
       monitor followups --kind heating --csv > heating.csv
       monitor followups --explain 42            # why is (or isn't) site 42 on the list?
     """
@@ -62,7 +75,7 @@ def followups(app: App, township, kind, priorities, new, closed, explain_id, lim
         raise UsageError("give --json or --csv, not both")
     store = app.existing_store()
     if explain_id is not None:
-        if township or kind or priorities or new or closed or as_csv or limit is not None:
+        if township or kind or priorities or new or closed or mark_seen or as_csv or limit is not None:
             raise UsageError("--explain takes only --json (and --as-of)")
         _explain(app, evaluation.explain(store, app.config, explain_id, clock.now()), as_json)
         return
@@ -74,20 +87,42 @@ def followups(app: App, township, kind, priorities, new, closed, explain_id, lim
             raise UsageError(f"unknown kind '{kind}'; use heating, fire or flood") from None
     town = store.township_lookup(township) if township else None
 
+    who = _viewer(app, viewer)
     outcome = evaluation.run(store, app.config, clock.now())
+    seen = store.meta_value(SEEN + who)
+    after = seen or ""  # never marked: everything counts as new (or closed)
     filters = {"township": town["code"] if town else None, "kind": kind_code, "priorities": priorities}
     if limit is None and not (as_json or as_csv):
         limit = TERMINAL_ROWS  # a city's 10^5 follow-ups do not belong in a terminal table
-    selections = [{"opened_at": outcome.at}] * new + [{"closed_at": outcome.at}] * closed or [{}]
+    selections = [{"opened_after": after}] * new + [{"closed_after": after}] * closed or [{}]
     if as_json:
-        _write_json(store.follow_up_json(at=outcome.at, limit=limit or None, **filters, **sel) for sel in selections)
-        return
-    rows = [r for sel in selections for r in store.follow_up_list(decode_causes=not as_csv, limit=limit or None,
-                                                                  **filters, **sel)]
-    if as_csv:
-        _write_csv(rows, outcome.at)
+        _write_json(store.follow_up_json(new_after=after, limit=limit or None, **filters, **sel)
+                    for sel in selections)
     else:
-        _print(app, rows, outcome, town, new, closed, limit)
+        rows = [r for sel in selections for r in store.follow_up_list(decode_causes=not as_csv,
+                                                                      limit=limit or None, **filters, **sel)]
+        if as_csv:
+            _write_csv(rows, after)
+        else:
+            _print(app, rows, outcome, town, new, closed, limit, who=who, seen=seen)
+    if mark_seen:
+        store.set_meta_value(SEEN + who, outcome.at)
+        if not (as_json or as_csv):
+            click.echo(f"已标记为已读 marked seen for {who}: up to {clock.local(outcome.at, app.config.timezone)}")
+
+
+SEEN = "followups_seen:"  # meta key prefix: + viewer -> the evaluation time they last marked seen
+
+
+def _viewer(app: App, viewer: str | None) -> str:
+    from ..errors import UsageError
+    from ..inventory import who
+
+    name = (viewer or "").strip() or who(app.config, None)
+    if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
+        raise UsageError(f"--viewer「{name[:40]}」不是人名，请给出要用其已读标记的人名；--viewer '{name[:40]}' is not a "
+                         "name: give the name whose seen mark to use")
+    return name
 
 
 def _write_json(parts) -> None:
@@ -102,15 +137,15 @@ def _write_json(parts) -> None:
     out.write("[]\n" if sep == "[\n" else "\n]\n")
 
 
-def _record(r: dict, at: str) -> dict:
+def _record(r: dict, after: str) -> dict:
     return {"facility_id": r["facility_id"], "name": r["name"], "township": r["township_name"],
             "township_code": r["township_code"], "kind": r["kind"], "subtype": r["subtype"], "status": r["status"],
             "households": r["households"], "responsible": r["responsible"], "phone": r["phone"], "rule": r["rule"],
             "priority": r["priority"], "reason": r["reason"], "reason_en": r["reason_en"], "since": r["since"],
-            "closed": r["closed"], "new": r["since"] == at and r["closed"] is None}
+            "closed": r["closed"], "new": r["since"] > after and r["closed"] is None}
 
 
-def _write_csv(rows: list[dict], at: str) -> None:
+def _write_csv(rows: list[dict], after: str) -> None:
     import csv
     import io
     import sys
@@ -120,24 +155,28 @@ def _write_csv(rows: list[dict], at: str) -> None:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for r in rows:
-        rec = {**_record(r, at), "causes": r["causes"] or "[]"}
+        rec = {**_record(r, after), "causes": r["causes"] or "[]"}
         w.writerow(["" if rec[c] is None else rec[c] for c in CSV_COLUMNS])
     sys.stdout.write(buf.getvalue())
 
 
-def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool, limit: int | None) -> None:
+def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool, limit: int | None, *,
+           who: str, seen: str | None) -> None:
     from .. import clock
     from .context import console
 
     tz = app.config.timezone
     c = console()
     prev = clock.local(outcome.previous, tz) if outcome.previous else "none 无"
-    c.print(f"评估 evaluated {clock.local(outcome.at, tz)} (previous 上次 {prev}): {outcome.follow_ups} open 待跟进 — "
-            f"new 新增 {outcome.new}, closed 已关闭 {outcome.closed}, changed 有变化 {outcome.changed}; "
-            f"active warnings 生效预警 {outcome.active_alerts}", markup=False, highlight=False, soft_wrap=True)
+    c.print(f"评估时间 evaluated at {clock.local(outcome.at, tz)} (previous 上次 {prev}): {outcome.follow_ups} open 待跟进 "
+            f"— this evaluation: new 新增 {outcome.new}, closed 已关闭 {outcome.closed}, changed 有变化 "
+            f"{outcome.changed}; active warnings 生效预警 {outcome.active_alerts}",
+            markup=False, highlight=False, soft_wrap=True)
     what = "待跟进 Follow-ups"
     if new or closed:
-        what = " + ".join(w for w, on in (("新增 New", new), ("已关闭 Closed", closed)) if on) + " since the previous run"
+        mark = f"seen mark 已读至 {clock.local(seen, tz)} ({who})" if seen else \
+            f"no seen mark yet 尚未标记已读 ({who}): all count; --mark-seen marks them"
+        what = " + ".join(w for w, on in (("新增 New", new), ("已关闭 Closed", closed)) if on) + f" since your {mark}"
     if town:
         what += f" · {town['name']}"
     columns = ["优先级", "ID", "名称 name", "乡镇 township", "户数", "规则 rule", "原因 reason", "起始 since"]
@@ -182,6 +221,27 @@ def _explain(app: App, result: dict, as_json: bool) -> None:
     c = console()
     for line in lines:
         c.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def after_field_change(app: App, facility_id: int, *, quiet: bool = False) -> None:
+    """Re-evaluate one facility's follow-ups right after `facility update` or `undo` changed it, and
+    say what changed (one line, unless `quiet`). The change itself is already saved: a failure
+    here is reported on stderr and does not fail the command."""
+    from .. import clock
+    from ..errors import MonitorError
+    from ..evaluation import run_site
+
+    try:
+        out = run_site(app.existing_store(), app.config, facility_id, clock.now())
+    except MonitorError as e:
+        click.echo(f"已保存，但未能重新评估该设施的待跟进：{e}；the change is saved, but its follow-ups were not "
+                   "re-evaluated (`monitor followups` will)", err=True)
+        return
+    if quiet:
+        return
+    now_open = "、".join(out.open) if out.open else "无 none"
+    click.echo(f"待跟进 follow-ups: 新增 new {out.new}, 关闭 closed {out.closed}; 现有 open now: {now_open} "
+               f"(评估时间 evaluated at {clock.local(out.at, app.config.timezone)})")
 
 
 def register(main: click.Group) -> None:

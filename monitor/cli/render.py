@@ -17,7 +17,8 @@ def map_(app: App, out: Path | None):
     """Write the HTML risk map: townships by risk, warned areas, facilities and follow-ups.
 
     One self-contained file that opens with no network. The follow-ups shown are those of
-    the last evaluation (`monitor followups` or `monitor alerts refresh` re-evaluates).
+    the last evaluation (`monitor followups` or `monitor alerts refresh` re-evaluates), and the
+    map says when that was (评估时间 evaluated at).
     """
     from .. import clock
     from ..mapdata import write_map

@@ -20,8 +20,11 @@ from .context import App, pass_app
                    "Replaced whole, only when complete.")
 @click.option("--township", help="Only this township's section (name, code, or a unique part of the name); "
                                  "the district summary still ranks every township.")
+@click.option("--pdf", "pdf", is_flag=True,
+              help="Write the review as a PDF (A4, page numbers), printed by the system's headless Chromium "
+                   "(apt-get install chromium fonts-noto-cjk; or [report] chromium in config.toml).")
 @pass_app
-def report(app: App, month: str | None, fmt: str, out: Path | None, township: str | None):
+def report(app: App, month: str | None, fmt: str, out: Path | None, township: str | None, pdf: bool):
     """Write the monthly review for the work review meeting (月度工作点评).
 
     For each township: open and closed items by kind; what was fixed in the month; overdue
@@ -36,12 +39,23 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
     \b
     Examples:
       monitor report --month 2021-10
+      monitor report --month 2021-10 --pdf          # reports/report-2021-10.pdf
       monitor report --month 2021-10 --township 汤河口 --out 汤河口-2021-10.html
       monitor report --month 2021-10 --format csv --out review-2021-10.csv
     """
     from .. import clock, report as review
+    from ..errors import UsageError
     from ..outfile import write_text
     from ..ruleset import score_weights
+
+    if pdf and fmt == "csv":
+        raise UsageError("--pdf 只用于打印版，不能与 --format csv 同用；--pdf prints the HTML review: "
+                         "leave out --format csv")
+    chromium = None
+    if pdf:  # before any work: a missing browser is said at once
+        from ..pdfprint import find_chromium
+
+        chromium = find_chromium(app.config.report.chromium)
 
     store = app.existing_store()
     config = app.config
@@ -52,9 +66,13 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
         review.gather(store, window), window,
         district=config.district.name, district_en=config.district.name_en or None,
         district_code=config.district.code,
-        weights=score_weights(config), only=only, now=now)
-    path = out or config.resolve(f"reports/report-{window.month}.{fmt}")
-    if fmt == "csv":
+        weights=score_weights(config), only=only, now=now, unit=config.report.unit)
+    path = out or config.resolve(f"reports/report-{window.month}.{'pdf' if pdf else fmt}")
+    if pdf:
+        from ..pdfprint import html_to_pdf
+
+        html_to_pdf(review.render_html(built), path, chromium=chromium)
+    elif fmt == "csv":
         # utf-8-sig: Excel on an office PC then reads the Chinese correctly
         write_text(path, review.render_csv(built), "csv", encoding="utf-8-sig")
     else:
