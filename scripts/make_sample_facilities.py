@@ -36,7 +36,7 @@ from monitor.boundaries import read_townships  # noqa: E402
 SEED = 20251126
 MAX_JITTER_M = 300.0
 COLUMNS = ["name", "kind", "subtype", "status", "severity", "lon", "lat", "responsible", "phone",
-           "households", "people", "last_inspected", "due", "notes", "blocks_heating", "source"]
+           "households", "people", "last_inspected", "due", "notes", "blocks_heating", "source", "ref"]
 
 # Sites per township: (heating, fire, flood). The five northern mountain townships took the
 # worst of the July flood; 渤海 and 九渡河 some; the plains and the town little.
@@ -253,7 +253,8 @@ def write(path: Path, rows: list[dict]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
         w.writeheader()
-        w.writerows(rows)
+        # ref: a stable identifier, as an office's asset number, so that a re-import updates
+        w.writerows({**r, "ref": f"SAMPLE-{i:04d}"} for i, r in enumerate(rows, start=1))
 
 
 def _feature_geometry(path: Path) -> str:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).parent.parent
 GEODATA = ROOT / "geodata"
 SAMPLE = GEODATA / "sample_facilities.csv"
 COLUMNS = ("name,kind,subtype,status,severity,lon,lat,responsible,phone,households,people,"
-           "last_inspected,due,notes,blocks_heating,source").split(",")
+           "last_inspected,due,notes,blocks_heating,source,ref").split(",")
 NORTH = {"汤河口镇", "琉璃庙镇", "宝山镇", "长哨营满族乡", "喇叭沟门满族乡"}
 
 
