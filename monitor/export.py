@@ -23,7 +23,9 @@ times as stored (UTC ISO 8601), dates as typed (YYYY-MM-DD):
 Formats:
 - `geojson`: one RFC 7946 FeatureCollection; each feature's `layer` property names its layer.
 - `csv`: the facilities layer only (one row per facility, lon and lat columns), UTF-8 with a BOM
-  so that Excel reads the Chinese; polygons belong in the GeoJSON or the GeoPackage.
+  so that Excel reads the Chinese; text starting with = + - @ gets a leading apostrophe so that
+  Excel shows it rather than running it (`tables.cell`); polygons belong in the GeoJSON or the
+  GeoPackage.
 - `gpkg`: a GeoPackage with the four layers (written by pyogrio), EPSG:4326; opens in QGIS.
 
 Every file is written whole or not at all (`outfile.replacing`).
@@ -215,14 +217,17 @@ def to_geojson(data: dict[str, Layer]) -> str:
 
 
 def to_csv(layer: Layer) -> str:
+    """The facilities layer as CSV; text that Excel would run as a formula is neutralised (tables.cell)."""
     import csv
     import io
+
+    from .tables import cell
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([*COLUMNS["facilities"], "lon", "lat"])
     for row, geom in zip(layer.rows, layer.geometries):
-        w.writerow([_cell(row[c]) for c in COLUMNS["facilities"]] + [repr(geom.x), repr(geom.y)])
+        w.writerow([cell(_cell(row[c])) for c in COLUMNS["facilities"]] + [repr(geom.x), repr(geom.y)])
     return buf.getvalue()
 
 

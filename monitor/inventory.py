@@ -46,7 +46,10 @@ def locate(store: Store, lons, lats) -> list[str | None]:
     return list(township_of(lons, lats, store.townships()))
 
 
-def import_townships(store: Store, path: Path, *, crs: str | None = None) -> ImportResult:
+def import_townships(store: Store, path: Path, *, crs: str | None = None, force: bool = False) -> ImportResult:
+    """Replace the township set with the file's and re-derive every facility's township, in one
+    transaction. Refused (nothing changed) when a facility would then lie outside every township,
+    unless `force`: a file that covers only part of the district would strand them."""
     from .boundaries import read_townships
 
     townships = read_townships(path, crs=crs)
@@ -55,13 +58,19 @@ def import_townships(store: Store, path: Path, *, crs: str | None = None) -> Imp
     rows = [{**t, "geometry": t["geometry_wkb"], "approximate": int(bool(t.get("approximate")))} for t in townships]
     with store.write():
         store.replace_townships(rows)
-        facilities = store.facility_columns(("id", "lon", "lat"))
+        facilities = store.facility_columns(("id", "name", "lon", "lat"))
         codes = locate(store, facilities["lon"], facilities["lat"])
+        outside = [(i, n) for i, n, c in zip(facilities["id"], facilities["name"], codes) if c is None]
+        if outside and not force:
+            examples = ", ".join(f"#{i} {n[:30]}" for i, n in outside[:3]) + (", ..." if len(outside) > 3 else "")
+            raise DataError(
+                f"{path}: 导入后将有 {len(outside)} 个设施（共 {len(codes)} 个）不在任何乡镇内，未作任何更改；"
+                f"{len(outside)} of {len(codes)} facilities would lie outside every township ({examples}), "
+                f"so nothing was changed: check that the file covers the whole district, or pass --force")
         store.set_facility_townships(zip(codes, facilities["id"]))
-    outside = sum(c is None for c in codes)
     warnings = list(townships.warnings)
     if outside:
-        warnings.append(f"{outside} facilities now lie outside every township")
+        warnings.append(f"{len(outside)} facilities now lie outside every township (--force)")
     return ImportResult(len(rows), warnings=warnings)
 
 
