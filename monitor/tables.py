@@ -38,7 +38,7 @@ from .errors import DataError
 MAX_FILE_BYTES = 512 * 1024 * 1024   # 10^6 facilities as CSV are about 200 MB
 MAX_FIELD_CHARS = 10_000             # no field of a facility, household or call is anywhere near this
 MAX_XLSX_UNPACKED = 2 * 1024 ** 3    # what a workbook may unpack to (a zip bomb is refused before reading)
-SNIFF_BYTES = 1 << 20                # how far to look for the first non-ASCII byte when choosing the encoding
+SNIFF_BYTES = 1 << 20                # how much text, from the first non-ASCII byte, decides the encoding
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -187,39 +187,58 @@ def sniff_encoding(head: bytes, *, complete: bool) -> str:
 
 
 def _csv_table(path: Path, f, max_bytes: int) -> Table:
-    head = b""
-    while len(head) < SNIFF_BYTES:  # up to the first non-ASCII byte: that decides the encoding
-        chunk = f.read(64 * 1024)
-        head += chunk
-        if not chunk or not chunk.isascii():
-            break
-    complete = len(head) < SNIFF_BYTES and not chunk
-    try:
-        encoding = sniff_encoding(head, complete=complete)
-    except DataError as e:
-        raise DataError(f"{path}: {e}") from None
-    text = io.TextIOWrapper(io.BufferedReader(_Capped(path, head, f, max_bytes)), encoding=encoding, newline="")
+    head, encoding = _sniff(path, f)
+    # surrogateescape: a byte the encoding cannot read becomes a lone surrogate, found in its row
+    text = io.TextIOWrapper(io.BufferedReader(_Capped(path, head, f, max_bytes)), encoding=encoding,
+                            errors="surrogateescape", newline="")
     csv.field_size_limit(MAX_FIELD_CHARS)
     reader = csv.reader(text)
     try:
         first = next(reader, None)
-    except (csv.Error, UnicodeDecodeError) as e:
+    except csv.Error as e:
         raise _csv_problem(path, "row 1", e) from None
+    _check_decoded(path, first or [], "row 1", encoding)
     columns = _header(path, first or [])
-    return Table(path, columns, _csv_rows(path, reader, columns), encoding)
+    return Table(path, columns, _csv_rows(path, reader, columns, encoding), encoding)
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _check_decoded(path: Path, cells: list[str], where: str, encoding: str) -> None:
+    if any(_UNDECODED.search(c) for c in cells):
+        raise DataError(f"{path}: {where}: 编码与文件开头不一致（{encoding}），请整体另存为“CSV UTF-8”；"
+                        f"text not in the file's encoding ({encoding}) from here on: save it as CSV UTF-8; "
+                        f"nothing imported")
+
+
+def _sniff(path: Path, f) -> tuple[bytes, str]:
+    """The encoding, decided by the SNIFF_BYTES that hold the first non-ASCII byte (before it, both
+    encodings read the same); and the bytes already read that the reader must still be given
+    (none when `f` could be rewound)."""
+    first = f.read(SNIFF_BYTES)
+    chunk, complete = first, len(first) < SNIFF_BYTES
+    keep = first
+    if f.seekable():
+        while chunk.isascii() and not complete:  # an ASCII start (refs, numbers) says nothing yet
+            chunk = f.read(SNIFF_BYTES)
+            complete = len(chunk) < SNIFF_BYTES
+        f.seek(0)
+        keep = b""
+    boms = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    try:
+        return keep, sniff_encoding(first if first.startswith(boms) else chunk, complete=complete)
+    except DataError as e:
+        raise DataError(f"{path}: {e}") from None
 
 
 def _csv_problem(path: Path, where: str, e: Exception) -> DataError:
-    if isinstance(e, UnicodeDecodeError):
-        return DataError(f"{path}: {where}: 编码与文件开头不一致（{e.encoding}），请整体另存为“CSV UTF-8”；"
-                         f"text not in the file's encoding ({e.encoding}) from here on: save it as CSV UTF-8; "
-                         f"nothing imported")
     if "field larger than field limit" in str(e):
         return _too_long(path, where)
     return DataError(f"{path}: {where}: CSV 格式错误 not valid CSV ({e}); nothing imported")
 
 
-def _csv_rows(path: Path, reader, columns: list[str]) -> Iterator[dict]:
+def _csv_rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator[dict]:
     n = 1
     while True:
         n += 1
@@ -227,8 +246,9 @@ def _csv_rows(path: Path, reader, columns: list[str]) -> Iterator[dict]:
             cells = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as e:
+        except csv.Error as e:
             raise _csv_problem(path, f"row {n}", e) from None
+        _check_decoded(path, cells, f"row {n}", encoding)
         if not any(c.strip() for c in cells):
             continue  # a blank line, or Excel's trailing ",,,,"
         yield _row(columns, [uncell(c) for c in cells], f"row {n}")
