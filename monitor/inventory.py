@@ -164,6 +164,7 @@ class _FacilityRun:
         self.new_rows = array("q")     # the row number of each facility added, by id - first_new
         self.touched: set[int] = set()  # stored facilities this import updated or found unchanged
         self.word = "row"              # how the file numbers its rows: "row" or "feature"
+        self.given: dict[tuple, frozenset] = {}  # the columns a row has, by its keys
 
     def start(self) -> None:
         self.max_before = self.store.conn.execute("SELECT coalesce(max(id), 0) FROM facilities").fetchone()[0]
@@ -192,7 +193,11 @@ class _FacilityRun:
                 continue
             rec["_where"] = where(row)
             rec["_row"] = row.get("_where", "")
-            rec["_given"] = {k for k, v in row.items() if not k.startswith("_")}
+            keys = tuple(row)
+            given = self.given.get(keys)
+            if given is None:  # the same header for every row of a table: worked out once
+                given = self.given[keys] = frozenset(k for k in keys if not k.startswith("_"))
+            rec["_given"] = given
             rec["_status_given"] = bool(str(row.get("status") or "").strip())
             recs.append(rec)
         if not recs:

@@ -310,14 +310,15 @@ class Store:
 
     def insert_facilities(self, rows: Sequence[dict], *, at: str, by: str, note: str) -> list[int]:
         """Insert facilities and one history row each recording their initial status."""
-        cols = FACILITY_COLUMNS + ("ref",)
+        cols = ("id",) + FACILITY_COLUMNS + ("ref",)
         sql = f"INSERT INTO facilities ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        ids = []
         cur = self.conn.cursor()
-        for r in rows:
-            r = {**r, "created": at, "updated": at}
-            cur.execute(sql, tuple(r.get(c) for c in cols))
-            ids.append(cur.lastrowid)
+        with self.write():  # the ids are chosen and used in one transaction
+            first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM facilities").fetchone()[0]
+            ids = list(range(first, first + len(rows)))
+            stamps = {"created": at, "updated": at}
+            cur.executemany(sql, ((i, *(stamps[c] if c in stamps else r.get(c) for c in cols[1:]))
+                                  for i, r in zip(ids, rows)))
         cur.executemany(
             "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due)"
             " VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",

@@ -248,10 +248,12 @@ def _csv_rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator
             return
         except csv.Error as e:
             raise _csv_problem(path, f"row {n}", e) from None
-        _check_decoded(path, cells, f"row {n}", encoding)
-        if not any(c.strip() for c in cells):
+        joined = "\x00".join(cells)  # one look at the whole row is faster than one per cell
+        if _UNDECODED.search(joined):
+            _check_decoded(path, cells, f"row {n}", encoding)
+        if not joined.replace("\x00", "").strip():
             continue  # a blank line, or Excel's trailing ",,,,"
-        yield _row(columns, [uncell(c) for c in cells], f"row {n}")
+        yield _row(columns, [uncell(c) for c in cells] if "'" in joined else cells, f"row {n}")
 
 
 def _row(columns: list[str], cells: list[str], where: str) -> dict:
