@@ -1,8 +1,10 @@
 """The register of places: townships and facilities going into the store.
 
 Each operation is one transaction: a township set is replaced whole and every facility's
-township re-derived with it; a facility file is validated whole and imported whole or not at
-all. A facility's township always comes from its point, never from what was typed.
+township re-derived with it (refused if that would leave facilities outside every township,
+unless forced); a facility file is read, checked and written in batches inside one transaction
+and imported whole or not at all, its rows matched to stored facilities by `ref` and checked for
+repeats. A facility's township always comes from its point, never from what was typed.
 """
 
 from __future__ import annotations

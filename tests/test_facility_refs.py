@@ -159,9 +159,15 @@ def test_dry_run_shows_added_updated_and_refused(sample, tmp_path):
 
 
 def test_an_export_imports_back_as_updates(sample, tmp_path):
+    dump = table_dump(sample.db)
+    for name, export in (("f.geojson", ["facility", "export", "--format", "geojson"]),
+                         ("district.csv", ["export", "--format", "csv"])):
+        monitor(sample.db, *export, "--out", tmp_path / name)
+        r = monitor(sample.db, "facility", "import", tmp_path / name)
+        assert f"unchanged {len(sample_rows())}" in r.stdout, name
+        assert table_dump(sample.db) == dump
     out = tmp_path / "export.csv"
     monitor(sample.db, "facility", "export", "--out", out)
-    dump = table_dump(sample.db)
     r = monitor(sample.db, "facility", "import", out)
     assert f"unchanged {len(sample_rows())}" in r.stdout
     assert table_dump(sample.db) == dump
