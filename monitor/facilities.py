@@ -47,10 +47,7 @@ def open_rows(path: Path) -> Iterator[Iterator[dict]]:
     if path.suffix.lower() in (".geojson", ".json") or _starts_with_brace(path):
         yield iter(_geojson_rows(path, _read_text(path)))
         return
-    with read_table(path) as table:
-        if not {"lon", "lat"} <= set(table.columns):
-            raise DataError(f"{path}: 表头至少需要 name、kind、subtype、lon、lat 列；"
-                            f"a table needs a header with at least name, kind, subtype, lon, lat columns")
+    with read_table(path, header=("lon", "lat")) as table:
         yield table.rows
 
 

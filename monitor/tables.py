@@ -16,7 +16,7 @@ must stay a number when the file is opened. An apostrophe already at the start b
 those characters (or before another apostrophe) is doubled the same way, so the rule is exact
 both ways.
 
-Used by the facility import; households and calls imports read their files through it too.
+Used by the facility import; meant for the households and calls imports too.
 This module imports only the standard library at import time (openpyxl inside `_xlsx_rows`).
 """
 
@@ -27,7 +27,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -38,6 +38,7 @@ from .errors import DataError
 MAX_FILE_BYTES = 512 * 1024 * 1024   # 10^6 facilities as CSV are about 200 MB
 MAX_FIELD_CHARS = 10_000             # no field of a facility, household or call is anywhere near this
 MAX_XLSX_UNPACKED = 2 * 1024 ** 3    # what a workbook may unpack to (a zip bomb is refused before reading)
+HEADER_SEARCH_ROWS = 20             # title rows above a table's header are passed over, this far down
 SNIFF_BYTES = 1 << 20                # how much text, from the first non-ASCII byte, decides the encoding
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -93,8 +94,14 @@ class Table:
 
 
 @contextmanager
-def read_table(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> Iterator[Table]:
-    """Open a CSV or .xlsx file for reading row by row; DataError when it cannot be read."""
+def read_table(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
+               header: Sequence[str] = ()) -> Iterator[Table]:
+    """Open a CSV or .xlsx file for reading row by row; DataError when it cannot be read.
+
+    The header is the first row that is not empty; with `header` (column names it must have),
+    the first of the first HEADER_SEARCH_ROWS rows that has them all, so that the title rows an
+    office puts above a table ("怀柔区供暖设施台账 2021年") are passed over.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xls":
@@ -108,10 +115,10 @@ def read_table(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> I
         _check_size(path, f, max_bytes)
         if suffix in (".xlsx", ".xlsm") or f.read(4) == b"PK\x03\x04":
             f.seek(0)
-            yield _xlsx_table(path, f)
+            yield _xlsx_table(path, f, header)
         else:
             f.seek(0)
-            yield _csv_table(path, f, max_bytes)
+            yield _csv_table(path, f, max_bytes, header)
 
 
 def _check_size(path: Path, f, max_bytes: int) -> None:
@@ -125,6 +132,21 @@ def _too_long(path: Path, where: str) -> DataError:
     return DataError(f"{path}: {where}: 有字段超过 {MAX_FIELD_CHARS:,} 个字符，请检查引号是否成对；"
                      f"a field is longer than {MAX_FIELD_CHARS:,} characters (an unclosed quote?); "
                      f"nothing imported")
+
+
+def _find_header(path: Path, rows: Iterator[tuple[int, list[str]]], needs: Sequence[str]) -> tuple[int, list[str]]:
+    """The header row (number, cells) among the first HEADER_SEARCH_ROWS of `rows`."""
+    for n, cells in rows:
+        if n > HEADER_SEARCH_ROWS:
+            break
+        names = {c.strip() for c in cells}
+        if names - {""} and set(needs) <= names:
+            return n, _header(path, cells)
+    if not needs:
+        return 0, []
+    wanted = ", ".join(needs)
+    raise DataError(f"{path}: 前 {HEADER_SEARCH_ROWS} 行中没有包含 {wanted} 列的表头；no header row with the "
+                    f"columns {wanted} in the first {HEADER_SEARCH_ROWS} rows (name, kind, subtype, lon, lat ...)")
 
 
 def _header(path: Path, cells: list[str]) -> list[str]:
@@ -186,20 +208,27 @@ def sniff_encoding(head: bytes, *, complete: bool) -> str:
                         "the text is neither UTF-8 nor GB18030/GBK: save it as CSV UTF-8") from None
 
 
-def _csv_table(path: Path, f, max_bytes: int) -> Table:
+def _csv_table(path: Path, f, max_bytes: int, needs: Sequence[str]) -> Table:
     head, encoding = _sniff(path, f)
     # surrogateescape: a byte the encoding cannot read becomes a lone surrogate, found in its row
     text = io.TextIOWrapper(io.BufferedReader(_Capped(path, head, f, max_bytes)), encoding=encoding,
                             errors="surrogateescape", newline="")
     csv.field_size_limit(MAX_FIELD_CHARS)
     reader = csv.reader(text)
-    try:
-        first = next(reader, None)
-    except csv.Error as e:
-        raise _csv_problem(path, "row 1", e) from None
-    _check_decoded(path, first or [], "row 1", encoding)
-    columns = _header(path, first or [])
-    return Table(path, columns, _csv_rows(path, reader, columns, encoding), encoding)
+
+    def leading() -> Iterator[tuple[int, list[str]]]:
+        for n in range(1, HEADER_SEARCH_ROWS + 1):
+            try:
+                cells = next(reader, None)
+            except csv.Error as e:
+                raise _csv_problem(path, f"row {n}", e) from None
+            if cells is None:
+                return
+            _check_decoded(path, cells, f"row {n}", encoding)
+            yield n, cells
+
+    n, columns = _find_header(path, leading(), needs)
+    return Table(path, columns, _csv_rows(path, reader, columns, encoding, n), encoding)
 
 
 _UNDECODED = re.compile("[\udc80-\udcff]")
@@ -238,8 +267,8 @@ def _csv_problem(path: Path, where: str, e: Exception) -> DataError:
     return DataError(f"{path}: {where}: CSV 格式错误 not valid CSV ({e}); nothing imported")
 
 
-def _csv_rows(path: Path, reader, columns: list[str], encoding: str) -> Iterator[dict]:
-    n = 1
+def _csv_rows(path: Path, reader, columns: list[str], encoding: str, header_row: int) -> Iterator[dict]:
+    n = header_row
     while True:
         n += 1
         try:
@@ -267,7 +296,7 @@ def _row(columns: list[str], cells: list[str], where: str) -> dict:
 # XLSX
 
 
-def _xlsx_table(path: Path, f) -> Table:
+def _xlsx_table(path: Path, f, needs: Sequence[str]) -> Table:
     import zipfile
 
     try:
@@ -285,17 +314,13 @@ def _xlsx_table(path: Path, f) -> Table:
         book = openpyxl.load_workbook(f, read_only=True, data_only=True)
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
-        n, header = 0, None
-        for n, values in enumerate(rows, start=1):
-            if values and any(v is not None and str(v).strip() for v in values):
-                header = [xlsx_text(v) for v in values]
-                break
+        n, columns = _find_header(path, ((i, [xlsx_text(v) for v in values or ()])
+                                         for i, values in enumerate(rows, start=1)), needs)
     except DataError:
         raise
     except Exception as e:  # openpyxl raises many kinds on a damaged workbook
         raise DataError(f"{path}: 不是有效的 Excel 工作簿 not a readable .xlsx workbook "
                         f"({type(e).__name__}: {str(e)[:200]})") from None
-    columns = _header(path, header or [])
     return Table(path, columns, _xlsx_rows(path, book, rows, columns, n), "xlsx")
 
 

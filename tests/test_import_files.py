@@ -100,7 +100,8 @@ def test_an_excel_workbook_imports_with_its_cell_types(district, tmp_path):
 
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.append([])  # the header is the first row with something in it
+    sheet.append(["怀柔区供暖设施台账（2021年10月）"])  # a title above the table, as offices write them
+    sheet.append([])
     sheet.append(COLUMNS)
     for s in seats():
         sheet.append([s["ref"], s["name"], s["kind"], s["subtype"], s["status"], float(s["lon"]), float(s["lat"]),
@@ -113,6 +114,18 @@ def test_an_excel_workbook_imports_with_its_cell_types(district, tmp_path):
     assert stored(district.db) == expected()
     lon = sqlite3.connect(district.db).execute("SELECT lon FROM facilities WHERE ref = 'HR-001'").fetchone()[0]
     assert lon == float(seats()[0]["lon"])
+
+
+def test_a_title_above_the_header_is_passed_over_and_rows_keep_their_numbers(district, tmp_path):
+    rows = seats()
+    rows[1]["status"] = "brokn"
+    f = tmp_path / "titled.csv"
+    f.write_text("怀柔区供暖设施台账,,,\n\n" + csv_text(rows), encoding="gbk")
+    r = monitor(district.db, "facility", "import", f)
+    assert r.returncode == 1 and "row 5 (汤河口镇 锅炉房): unknown status 'brokn'" in r.stderr
+    f.write_text("怀柔区供暖设施台账\n" + csv_text(rows).replace("lon,lat", "x,y"), encoding="gbk")
+    r = monitor(district.db, "facility", "import", f)
+    assert r.returncode == 1 and "no header row with the columns lon, lat in the first 20 rows" in r.stderr
 
 
 def test_a_damaged_workbook_is_refused_in_one_line(district, tmp_path):

@@ -161,7 +161,7 @@ def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity,
               help="Coordinates are WGS-84, or GCJ-02 as phone map apps give them (converted on import).")
 @click.option("--by", help="Who is importing (default: config [field] default_by, then the login name).")
 @click.option("--dry-run", is_flag=True, help="Check every row and report what would be added, updated and "
-                                              "refused; write nothing.")
+                                              "refused (exit 1 if any row would be); write nothing.")
 @click.option("--allow-duplicates", is_flag=True,
               help="Add rows without a ref even when they repeat a facility (same kind and name within "
                    "10 m); without it they are refused.")
@@ -172,7 +172,7 @@ def facility_import(app: App, file: Path, crs: str, by: str | None, dry_run: boo
     Columns: ref, name, kind (heating/fire/flood or 供暖设施/消防隐患/水毁设施), subtype, status,
     severity, lon, lat, responsible, phone, households, people, last_inspected, due, notes,
     blocks_heating. CSV may be UTF-8 (with or without BOM) or GBK/GB18030 as Excel and WPS
-    save it. Every row is checked first; if any row is bad (unknown kind or status, a bad
+    save it; a workbook's first sheet is read, and title rows above the header are skipped. Every row is checked first; if any row is bad (unknown kind or status, a bad
     number, a point outside the district) each problem is listed with its row and nothing is
     imported. The township is derived from the point.
 
