@@ -164,12 +164,13 @@ class _FacilityRun:
         self.allow_duplicates = allow_duplicates
         self.first_new = None          # id of the first facility this import added
         self.new_rows = array("q")     # the row number of each facility added, by id - first_new
-        self.touched: set[int] = set()  # stored facilities this import updated or found unchanged
+        self.touched = bytearray()     # 1 at the id of each stored facility a row named (updated or not)
         self.word = "row"              # how the file numbers its rows: "row" or "feature"
         self.given: dict[tuple, frozenset] = {}  # the columns a row has, by its keys
 
     def start(self) -> None:
-        self.max_before = self.store.conn.execute("SELECT coalesce(max(id), 0) FROM facilities").fetchone()[0]
+        self.max_before = self.store.max_facility_id()
+        self.touched = bytearray(self.max_before + 1)
 
     def problem(self, text: str, *, duplicate: bool = False) -> None:
         r = self.result
@@ -225,7 +226,7 @@ class _FacilityRun:
             if ref:
                 first = refs_here.get(ref)
                 known = by_ref.get(ref)
-                if first is None and known is not None and (known["id"] > self.max_before or known["id"] in self.touched):
+                if first is None and known is not None and (known["id"] > self.max_before or self.touched[known["id"]]):
                     first = self._first_row(known["id"]) if known["id"] > self.max_before else "a row above"
                 if first is not None:
                     self.problem(f"{rec['_where']}: 编号 ref '{ref}' 在文件中出现两次（先见于 {first}）；"
@@ -234,7 +235,7 @@ class _FacilityRun:
                 refs_here[ref] = rec["_row"]
                 if known is None:
                     stored = [m for m in self._near(named.get((rec["kind"], rec["name"]), []), rec)
-                              if m["id"] <= self.max_before and m["ref"] is None and m["id"] not in self.touched]
+                              if m["id"] <= self.max_before and m["ref"] is None and not self.touched[m["id"]]]
                     if len(stored) == 1:  # the same site, stored before it had a ref: it takes this one
                         known = self.store.facility(stored[0]["id"])
                 if known is not None:
@@ -273,7 +274,7 @@ class _FacilityRun:
 
     def _update(self, f: dict, rec: dict, updates: list, history: list) -> None:
         kind = K.KINDS[f["kind"]]
-        self.touched.add(f["id"])
+        self.touched[f["id"]] = 1
         what = f"{rec['_where']}: ref '{rec['ref']}' (#{f['id']})"
         if rec["kind"] != f["kind"]:
             self.problem(f"{what} 是{kind.zh}，不能改为其他类别；is a {kind.code} facility; a row cannot change its kind")

@@ -326,6 +326,9 @@ class Store:
         )
         return ids
 
+    def max_facility_id(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM facilities").fetchone()[0]
+
     def facilities_by_ref(self, refs: Sequence[str]) -> dict[str, dict]:
         """The facilities with these refs (the office's own identifiers), by ref."""
         out: dict[str, dict] = {}
