@@ -146,7 +146,7 @@ def _find_header(path: Path, rows: Iterator[tuple[int, list[str]]], needs: Seque
         return 0, []
     wanted = ", ".join(needs)
     raise DataError(f"{path}: 前 {HEADER_SEARCH_ROWS} 行中没有包含 {wanted} 列的表头；no header row with the "
-                    f"columns {wanted} in the first {HEADER_SEARCH_ROWS} rows (name, kind, subtype, lon, lat ...)")
+                    f"columns {wanted} in the first {HEADER_SEARCH_ROWS} rows")
 
 
 def _header(path: Path, cells: list[str]) -> list[str]:
