@@ -128,10 +128,9 @@ def _check_size(path: Path, f, max_bytes: int) -> None:
                         f"file too large ({size:,} bytes, the limit is {max_bytes:,}): split it into several files")
 
 
-def _too_long(path: Path, where: str) -> DataError:
-    return DataError(f"{path}: {where}: 有字段超过 {MAX_FIELD_CHARS:,} 个字符，请检查引号是否成对；"
-                     f"a field is longer than {MAX_FIELD_CHARS:,} characters (an unclosed quote?); "
-                     f"nothing imported")
+def _too_long(path: Path, where: str, limit: int = MAX_FIELD_CHARS) -> DataError:
+    return DataError(f"{path}: {where}: 有字段超过 {limit:,} 个字符，请检查引号是否成对；"
+                     f"a field is longer than {limit:,} characters (an unclosed quote?); nothing imported")
 
 
 def _find_header(path: Path, rows: Iterator[tuple[int, list[str]]], needs: Sequence[str]) -> tuple[int, list[str]]:
@@ -213,7 +212,6 @@ def _csv_table(path: Path, f, max_bytes: int, needs: Sequence[str]) -> Table:
     # surrogateescape: a byte the encoding cannot read becomes a lone surrogate, found in its row
     text = io.TextIOWrapper(io.BufferedReader(_Capped(path, head, f, max_bytes)), encoding=encoding,
                             errors="surrogateescape", newline="")
-    csv.field_size_limit(MAX_FIELD_CHARS)
     reader = csv.reader(text)
 
     def leading() -> Iterator[tuple[int, list[str]]]:
@@ -263,7 +261,7 @@ def _sniff(path: Path, f) -> tuple[bytes, str]:
 
 def _csv_problem(path: Path, where: str, e: Exception) -> DataError:
     if "field larger than field limit" in str(e):
-        return _too_long(path, where)
+        return _too_long(path, where, csv.field_size_limit())  # the csv module's own limit (128 KiB)
     return DataError(f"{path}: {where}: CSV 格式错误 not valid CSV ({e}); nothing imported")
 
 
@@ -280,6 +278,8 @@ def _csv_rows(path: Path, reader, columns: list[str], encoding: str, header_row:
         joined = "\x00".join(cells)  # one look at the whole row is faster than one per cell
         if _UNDECODED.search(joined):
             _check_decoded(path, cells, f"row {n}", encoding)
+        if len(joined) > MAX_FIELD_CHARS and any(len(c) > MAX_FIELD_CHARS for c in cells):
+            raise _too_long(path, f"row {n}")
         if not joined.replace("\x00", "").strip():
             continue  # a blank line, or Excel's trailing ",,,,"
         yield _row(columns, [uncell(c) for c in cells] if "'" in joined else cells, f"row {n}")
