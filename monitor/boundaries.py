@@ -30,6 +30,7 @@ NAME_COLUMNS = (
 KIND_COLUMNS = ("kind", "类型", "类别", "town_type")
 NAME_EN_COLUMNS = ("name_en", "ename", "en_name", "pinyin", "name_pinyin")
 KINDS = ("街道", "镇", "乡", "民族乡")
+MAX_FILE_BYTES = 200 * 1024 * 1024  # read whole by GDAL; a district's official boundaries are a few MB
 _TRUE = {"1", "true", "t", "yes", "y", "是"}
 _FALSE = {"0", "false", "f", "no", "n", "否", ""}
 
@@ -154,6 +155,11 @@ def _read_frame(path):
     label = os.fspath(path)
     if not os.path.exists(label):
         raise DataError(f"{label}: no such file")
+    size = os.path.getsize(label)
+    if size > MAX_FILE_BYTES:
+        raise DataError(f"{label}: 文件过大（{size / 2**20:,.0f} MB，上限 {MAX_FILE_BYTES / 2**20:,.0f} MB）；"
+                        f"file too large ({size:,} bytes, the limit is {MAX_FILE_BYTES:,}): township boundaries "
+                        f"are a few MB; simplify the polygons or export only the district's townships")
     warnings: list[str] = []
     kwargs: dict[str, Any] = {}
     try:
@@ -177,11 +183,26 @@ def _read_frame(path):
                 continue
             if encoding != "utf-8":
                 warnings.append(f"{label}: no .cpg file and the attributes are not UTF-8; read them as {encoding}")
-            return gdf, warnings, label
+            return _with_geometry(gdf, label), warnings, label
     try:
-        return geopandas.read_file(label, engine="pyogrio", **kwargs), warnings, label
+        gdf = geopandas.read_file(label, engine="pyogrio", **kwargs)
     except Exception as e:
         raise DataError(f"{label}: cannot be read ({_first_line(e)})") from None
+    return _with_geometry(gdf, label), warnings, label
+
+
+def _with_geometry(gdf, label):
+    """The frame if it has a geometry column; a table without one (a CSV, a spreadsheet) is refused."""
+    import geopandas
+
+    try:
+        has = isinstance(gdf, geopandas.GeoDataFrame) and gdf.geometry is not None
+    except AttributeError:  # a GeoDataFrame with no active geometry column
+        has = False
+    if not has:
+        raise DataError(f"{label}: 文件中没有边界图形（只有表格列）；the file has no geometry, only columns: "
+                        f"township boundaries must be polygons (GeoJSON, Shapefile or GeoPackage)")
+    return gdf
 
 
 def _to_wgs84(gdf, crs, label, warnings):

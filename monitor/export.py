@@ -6,7 +6,7 @@ times as stored (UTC ISO 8601), dates as typed (YYYY-MM-DD):
 - `townships`: code, name, name_en, kind, approximate, source, risk_score, followups_p1/p2/p3
   (open follow-ups as the last evaluation left them; the score is the sum of config [priority]
   score_weights over them, as on the map); the boundary polygon.
-- `facilities`: every facility with id, kind, subtype (codes and Chinese), name, status (code,
+- `facilities`: every facility with id, ref (the office's own identifier), kind, subtype (codes and Chinese), name, status (code,
   Chinese, open), severity, township code and name, responsible, phone, households, people,
   last_inspected, due, overdue (open and due before today in the district's zone), blocks_heating,
   notes, source, created, updated, and its open follow-ups: followup_priority (the most urgent),
@@ -23,7 +23,9 @@ times as stored (UTC ISO 8601), dates as typed (YYYY-MM-DD):
 Formats:
 - `geojson`: one RFC 7946 FeatureCollection; each feature's `layer` property names its layer.
 - `csv`: the facilities layer only (one row per facility, lon and lat columns), UTF-8 with a BOM
-  so that Excel reads the Chinese; polygons belong in the GeoJSON or the GeoPackage.
+  so that Excel reads the Chinese; text starting with = + - @ gets a leading apostrophe so that
+  Excel shows it rather than running it (`tables.cell`); polygons belong in the GeoJSON or the
+  GeoPackage.
 - `gpkg`: a GeoPackage with the four layers (written by pyogrio), EPSG:4326; opens in QGIS.
 
 Every file is written whole or not at all (`outfile.replacing`).
@@ -49,7 +51,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "townships": {"code": "str", "name": "str", "name_en": "str", "kind": "str", "approximate": "bool",
                   "source": "str", "risk_score": "float", "followups_p1": "int", "followups_p2": "int",
                   "followups_p3": "int"},
-    "facilities": {"id": "int", "kind": "str", "kind_zh": "str", "subtype": "str", "subtype_zh": "str", "name": "str",
+    "facilities": {"id": "int", "ref": "str", "kind": "str", "kind_zh": "str", "subtype": "str", "subtype_zh": "str", "name": "str",
                    "status": "str", "status_zh": "str", "open": "bool", "severity": "str", "township": "str",
                    "township_name": "str", "responsible": "str", "phone": "str", "households": "int",
                    "people": "int", "last_inspected": "str", "due": "str", "overdue": "bool",
@@ -111,7 +113,7 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
         status = kind.statuses.get(f["status"]) if kind else None
         mine = by_facility.get(f["id"], [])
         f_rows.append({
-            "id": f["id"], "kind": f["kind"], "kind_zh": kind.zh if kind else None, "subtype": f["subtype"],
+            "id": f["id"], "ref": f["ref"], "kind": f["kind"], "kind_zh": kind.zh if kind else None, "subtype": f["subtype"],
             "subtype_zh": kind.subtypes.get(f["subtype"], (None,))[0] if kind else None, "name": f["name"],
             "status": f["status"], "status_zh": status.zh if status else None, "open": bool(status and status.open),
             "severity": f["severity"], "township": f["township"], "township_name": f["township_name"],
@@ -215,14 +217,17 @@ def to_geojson(data: dict[str, Layer]) -> str:
 
 
 def to_csv(layer: Layer) -> str:
+    """The facilities layer as CSV; text that Excel would run as a formula is neutralised (tables.cell)."""
     import csv
     import io
+
+    from .tables import cell
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([*COLUMNS["facilities"], "lon", "lat"])
     for row, geom in zip(layer.rows, layer.geometries):
-        w.writerow([_cell(row[c]) for c in COLUMNS["facilities"]] + [repr(geom.x), repr(geom.y)])
+        w.writerow([cell(_cell(row[c])) for c in COLUMNS["facilities"]] + [repr(geom.x), repr(geom.y)])
     return buf.getvalue()
 
 

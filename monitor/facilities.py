@@ -8,13 +8,12 @@ This module stays light (no numpy/shapely at import) because `facility add` uses
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -32,27 +31,50 @@ INT_FIELDS = ("households", "people")
 DATE_FIELDS = ("last_inspected", "due")
 
 
-def read_rows(path: Path) -> list[dict]:
-    """Rows of a CSV (with lon/lat columns) or GeoJSON (Point features) file, as strings.
+MAX_REF = 100
+MAX_GEOJSON_BYTES = 100 * 1024 * 1024  # parsed whole: a bigger file goes in as CSV, which is streamed
 
-    Each row carries `_where`, how a message names it: "row N" (CSV lines, the header is 1) or
-    "feature N" (GeoJSON, from 1).
+
+@contextmanager
+def open_rows(path: Path) -> Iterator[Iterator[dict]]:
+    """The rows of a CSV or .xlsx (lon/lat columns) or GeoJSON (Point features) file, as text,
+    one at a time (CSV and .xlsx are streamed by `tables`, in UTF-8 or GB18030).
+
+    Each row carries `_where`, how a message names it: "row N" (CSV lines and sheet rows, the
+    header is 1) or "feature N" (GeoJSON, from 1).
     """
+    from .tables import read_table
+
+    if path.suffix.lower() in (".geojson", ".json") or _starts_with_brace(path):
+        yield iter(_geojson_rows(path, _read_text(path)))
+        return
+    with read_table(path, header=("lon", "lat")) as table:
+        yield table.rows
+
+
+def _starts_with_brace(path: Path) -> bool:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _read_text(path: Path) -> str:
+    from .alerts.files import read_capped
+    from .tables import sniff_encoding
+
+    data = read_capped(path, MAX_GEOJSON_BYTES)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text; save it as UTF-8 (CSV UTF-8 in Excel)") from None
-    if path.suffix.lower() in (".geojson", ".json") or text.lstrip().startswith("{"):
-        return _geojson_rows(path, text)
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or not {"lon", "lat"} <= {f.strip() for f in reader.fieldnames}:
-        raise DataError(f"{path}: a CSV needs a header with at least name, kind, lon, lat columns")
-    return [{**{(k or "").strip(): v for k, v in row.items()}, "_where": f"row {n}"}
-            for n, row in enumerate(reader, start=2)]
+        return data.decode(sniff_encoding(data, complete=True))
+    except (DataError, UnicodeDecodeError):
+        raise DataError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Every row of `open_rows`, in a list (for small files and tests)."""
+    with open_rows(path) as rows:
+        return list(rows)
 
 
 def _geojson_rows(path: Path, text: str) -> list[dict]:
@@ -165,6 +187,8 @@ def normalise(row: dict, *, crs: str | None = None) -> dict:
     """One row to a facility record; ValueError naming the first problem."""
     if row.get("_geometry_error"):
         raise ValueError(row["_geometry_error"])
+    if row.get("_extra"):
+        raise ValueError(f"has {row['_extra']} more cells than the header has columns")
     # kinds' lookups raise UnknownName (a ValueError) saying what is close and what is known
     kind = K.lookup_kind(clean_text(row.get("kind"), "kind", required=True))
     subtype = K.lookup_subtype(kind, clean_text(row.get("subtype"), "subtype", required=True))
@@ -178,6 +202,9 @@ def normalise(row: dict, *, crs: str | None = None) -> dict:
 
         lon, lat = gcj_to_wgs(lon, lat)
     rec = {"kind": kind.code, "subtype": subtype, "status": status, "severity": severity, "lon": lon, "lat": lat}
+    rec["ref"] = clean_text(row.get("ref"), "ref")
+    if rec["ref"] and len(rec["ref"]) > MAX_REF:
+        raise ValueError(f"ref is longer than {MAX_REF} characters")
     for f in TEXT_FIELDS:
         rec[f] = clean_text(row.get(f), f, required=(f == "name"))
     for f in INT_FIELDS:

@@ -306,6 +306,11 @@ def add(store: Store, fields: dict, *, crs: str | None, by: str, now: datetime |
     rec["township"] = code
     rec["source"] = rec.get("source") or "cli"
     with store.write():
+        taken = store.facilities_by_ref([rec["ref"]]).get(rec["ref"]) if rec.get("ref") else None
+        if taken:
+            raise UsageError(f"编号 ref '{shown(rec['ref'])}' 已属于设施 #{taken['id']} {shown(taken['name'])}，"
+                             f"请用 monitor facility update 修改它；ref '{shown(rec['ref'])}' already belongs to "
+                             f"#{taken['id']}: use `monitor facility update` to change that facility")
         (fid,) = store.insert_facilities([rec], at=clock.iso(now), by=by, note="新增 added")
     return store.select_facilities(ids=[fid])[0]
 
@@ -420,8 +425,9 @@ def is_overdue(row: dict, today: date) -> bool:
 # --- export ---------------------------------------------------------------------------------
 
 # The columns `monitor facility import` reads, plus id and township for people reading the file
-# (import ignores those two: the township always comes from the point).
-EXPORT_COLUMNS = ("id", "name", "kind", "subtype", "status", "severity", "lon", "lat", "township",
+# (import ignores those two: the township always comes from the point; `ref` makes a re-import
+# update the same facilities instead of adding them again).
+EXPORT_COLUMNS = ("id", "ref", "name", "kind", "subtype", "status", "severity", "lon", "lat", "township",
                   "responsible", "phone", "households", "people", "last_inspected", "due", "notes",
                   "blocks_heating", "source")
 
@@ -431,16 +437,18 @@ def _export_row(r: dict) -> dict:
 
 
 def to_csv(rows: list[dict]) -> str:
-    """CSV text that `facility import` reads back (lon/lat at full precision)."""
+    """CSV text that `facility import` reads back (lon/lat at full precision; formula-like text
+    neutralised by `tables.cell`, which the import undoes)."""
     import csv
     import io
+
+    from .tables import cell
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     w.writeheader()
-    for r in rows:
-        w.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v)
-                    for k, v in _export_row(r).items()})
+    for r in rows:  # cell(): text that Excel would run as a formula gets a leading apostrophe
+        w.writerow({k: cell(v) for k, v in _export_row(r).items()})
     return buf.getvalue()
 
 

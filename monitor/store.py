@@ -522,20 +522,64 @@ class Store:
 
     def insert_facilities(self, rows: Sequence[dict], *, at: str, by: str, note: str) -> list[int]:
         """Insert facilities and one history row each recording their initial status."""
-        cols = FACILITY_COLUMNS
+        cols = ("id",) + FACILITY_COLUMNS + ("ref",)
         sql = f"INSERT INTO facilities ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        ids = []
         cur = self.conn.cursor()
-        for r in rows:
-            r = {**r, "created": at, "updated": at}
-            cur.execute(sql, tuple(r.get(c) for c in cols))
-            ids.append(cur.lastrowid)
+        with self.write():  # the ids are chosen and used in one transaction
+            first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM facilities").fetchone()[0]
+            ids = list(range(first, first + len(rows)))
+            stamps = {"created": at, "updated": at}
+            cur.executemany(sql, ((i, *(stamps[c] if c in stamps else r.get(c) for c in cols[1:]))
+                                  for i, r in zip(ids, rows)))
         cur.executemany(
             "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due)"
             " VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
             [(i, at, by, r["status"], note, r.get("last_inspected"), r.get("due")) for i, r in zip(ids, rows)],
         )
         return ids
+
+    def max_facility_id(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM facilities").fetchone()[0]
+
+    def facilities_by_ref(self, refs: Sequence[str]) -> dict[str, dict]:
+        """The facilities with these refs (the office's own identifiers), by ref."""
+        out: dict[str, dict] = {}
+        refs = list(dict.fromkeys(refs))
+        for i in range(0, len(refs), 500):
+            part = refs[i:i + 500]
+            sql = f"SELECT * FROM facilities WHERE ref IN ({', '.join('?' * len(part))})"
+            out.update((r["ref"], dict(r)) for r in self.conn.execute(sql, part))
+        return out
+
+    def facilities_with_names(self, names: Sequence[str]) -> list[dict]:
+        """id, kind, name, lon, lat and ref of the facilities named exactly one of `names` (indexed)."""
+        out: list[dict] = []
+        names = list(dict.fromkeys(names))
+        for i in range(0, len(names), 500):
+            part = names[i:i + 500]
+            out += [dict(r) for r in self.conn.execute(
+                f"SELECT id, kind, name, lon, lat, ref FROM facilities WHERE name IN ({', '.join('?' * len(part))})"
+                " ORDER BY id", part)]
+        return out
+
+    def update_facilities(self, changes: Iterable[tuple[int, dict]]) -> None:
+        """Set the given columns of each facility: (id, {column: value}); call inside `write()`.
+        Status, inspection and due date changes also need their history row (`append_history`)."""
+        allowed = set(FACILITY_COLUMNS) | {"ref"}
+        for facility_id, values in changes:
+            cols = [c for c in values if c in allowed]
+            if len(cols) != len(values):
+                raise ValueError(f"not facility columns: {sorted(set(values) - allowed)}")
+            cur = self.conn.execute(f"UPDATE facilities SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                                    [values[c] for c in cols] + [facility_id])
+            if cur.rowcount != 1:
+                raise DataError(f"facility {facility_id} is not in the database")
+
+    def append_history_rows(self, rows: Iterable[tuple]) -> None:
+        """Append status_history rows: (facility_id, at, by, old_status, new_status, note, inspected, due)."""
+        self.conn.executemany(
+            "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def facility(self, facility_id: int) -> dict | None:
         row = self.conn.execute("SELECT * FROM facilities WHERE id = ?", (facility_id,)).fetchone()

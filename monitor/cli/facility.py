@@ -178,11 +178,13 @@ def _severity_label(kind_code: str, severity: str | None) -> str:
 @click.option("--due", metavar="DATE", help="Due date, YYYY-MM-DD.")
 @click.option("--notes", help="Free text.")
 @click.option("--blocks-heating", is_flag=True, help="Flood damage that blocks access for heating supply.")
+@click.option("--ref", help="The office's own identifier for the site (e.g. an asset number); unique. "
+                            "An import matches rows on it.")
 @click.option("--by", help="Who adds it (default: config [field] default_by, then the login name).")
 @click.option("--json", "as_json", is_flag=True, help="Output the new facility as JSON.")
 @pass_app
 def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity, responsible, phone, households,
-                 people, inspected, due, notes, blocks_heating, by, as_json):
+                 people, inspected, due, notes, blocks_heating, ref, by, as_json):
     """Add one facility; its township is worked out from the point.
 
     \b
@@ -196,7 +198,7 @@ def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity,
     fields = {"kind": kind, "subtype": subtype, "name": name, "lon": lon, "lat": lat, "status": status,
               "severity": severity, "responsible": responsible, "phone": phone, "households": households,
               "people": people, "last_inspected": inspected, "due": due, "notes": notes,
-              "blocks_heating": "1" if blocks_heating else "0"}
+              "blocks_heating": "1" if blocks_heating else "0", "ref": ref}
     row = fieldwork.add(store, fields, crs=None if crs == "wgs84" else crs, by=_by(app, by), now=clock.now())
     if as_json:
         echo_json(row)
@@ -215,26 +217,42 @@ def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity,
 @click.option("--crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
               help="Coordinates are WGS-84, or GCJ-02 as phone map apps give them (converted on import).")
 @click.option("--by", help="Who is importing (default: config [field] default_by, then the login name).")
-@click.option("--dry-run", is_flag=True, help="Check every row and report what would be imported; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Check every row and report what would be added, updated and "
+                                              "refused (exit 1 if any row would be); write nothing.")
+@click.option("--allow-duplicates", is_flag=True,
+              help="Add rows without a ref even when they repeat a facility (same kind and name within "
+                   "10 m); without it they are refused.")
 @pass_app
-def facility_import(app: App, file: Path, crs: str, by: str | None, dry_run: bool):
-    """Import facilities from a CSV (lon, lat columns) or GeoJSON file of points.
+def facility_import(app: App, file: Path, crs: str, by: str | None, dry_run: bool, allow_duplicates: bool):
+    """Import facilities from a CSV or Excel (.xlsx) table (lon, lat columns) or GeoJSON points.
 
-    Columns: name, kind (heating/fire/flood or 供暖设施/消防隐患/水毁设施), subtype, status,
+    Columns: ref, name, kind (heating/fire/flood or 供暖设施/消防隐患/水毁设施), subtype, status,
     severity, lon, lat, responsible, phone, households, people, last_inspected, due, notes,
-    blocks_heating. Every row is checked first; if any row is bad (unknown kind or status,
-    a bad number, a point outside the district) each problem is listed with its row and
-    nothing is imported. The township is derived from the point. A file written by
-    `monitor facility export` imports as it is (its id and township columns are ignored).
+    blocks_heating. CSV may be UTF-8 (with or without BOM) or GBK/GB18030 as Excel and WPS
+    save it; a workbook's first sheet is read, and title rows above the header are skipped. Every row is checked first; if any row is bad (unknown kind or status, a bad
+    number, a point outside the district) each problem is listed with its row and nothing is
+    imported. The township is derived from the point.
+
+    `ref` is the office's own identifier (e.g. an asset number): a row with a known ref updates
+    that facility (a status change must be an allowed move and goes into the history), a new
+    ref adds one. A row without a ref that repeats a facility (same kind and name within 10 m)
+    is refused unless --allow-duplicates. A file written by `monitor facility export` imports
+    back as updates (its id and township columns are ignored).
     """
-    from ..inventory import import_facilities
+    from ..inventory import import_facilities, problem_lines
 
     store = app.existing_store()
-    result = import_facilities(store, app.config, file, crs=None if crs == "wgs84" else crs, by=by, dry_run=dry_run)
+    result = import_facilities(store, app.config, file, crs=None if crs == "wgs84" else crs, by=by, dry_run=dry_run,
+                               allow_duplicates=allow_duplicates)
     names = {t["code"]: t["name"] for t in store.townships(with_geometry=False)}
     verb = "would import" if dry_run else "imported"
-    click.echo(f"{verb} {result.count} facilities from {file}: " +
+    click.echo(f"{verb} {result.count} facilities from {file} (新增 added {result.added}, 更新 updated "
+               f"{result.updated}, 未变 unchanged {result.unchanged}): " +
                ", ".join(f"{names.get(c, c)} {n}" for c, n in sorted(result.by_township.items())))
+    if result.problem_count:
+        click.echo(f"would refuse {result.problem_count} row(s) ({result.duplicates} repeating a facility), so "
+                   f"nothing would be imported:\n  " + "\n  ".join(problem_lines(result)))
+        raise SystemExit(1)
 
 
 def _filter_options(f):
@@ -353,6 +371,7 @@ def facility_show(app: App, ref: str, entries: int, as_json: bool):
     sub = k.subtypes.get(f["subtype"], (f["subtype"], ""))
     fields = [
         ("名称 name", f["name"]),
+        ("编号 ref", f["ref"]),
         ("类别 kind", f"{k.zh} {k.en} / {sub[0]} {sub[1]}".strip()),
         ("状态 status", _status_label(f["kind"], f["status"])),
         ("损毁 severity", " ".join(k.severities.get(f["severity"], (f["severity"],))) if f["severity"] else None),

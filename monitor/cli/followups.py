@@ -154,9 +154,12 @@ def _write_csv(rows: list[dict], after: str) -> None:
     buf.write("\ufeff")
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for r in rows:
+    from ..tables import cell
+
+    for r in rows:  # cell(): text Excel would run as a formula (a name typed "=...") gets an apostrophe
         rec = {**_record(r, after), "causes": r["causes"] or "[]"}
-        w.writerow(["" if rec[c] is None else rec[c] for c in CSV_COLUMNS])
+        w.writerow([cell(rec[c]) if isinstance(rec[c], str) else "" if rec[c] is None else rec[c]
+                    for c in CSV_COLUMNS])
     sys.stdout.write(buf.getvalue())
 
 

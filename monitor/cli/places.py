@@ -13,8 +13,10 @@ from .context import App, echo_json, pass_app, table
 @click.option("--townships", "townships", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Township boundaries to load (default: [district] townships in config.toml).")
 @click.option("--crs", type=click.Choice(["gcj02"]), help="The file's coordinates are GCJ-02 (phone map apps).")
+@click.option("--force", is_flag=True, help="Load --townships even if some facilities would then lie outside "
+                                            "every township.")
 @pass_app
-def init(app: App, townships: Path | None, crs: str | None):
+def init(app: App, townships: Path | None, crs: str | None, force: bool):
     """Create the database (or bring its schema up to date) and load the townships.
 
     Safe to run again: the schema is migrated, and townships are loaded only when the
@@ -33,7 +35,7 @@ def init(app: App, townships: Path | None, crs: str | None):
 
         raise ConfigError(f"{app.config.path}: 没有设置 [district] townships，请用 --townships FILE 指定乡镇边界；"
                           "[district] townships is not set: pass --townships FILE")
-    result = import_townships(store, path, crs=crs)
+    result = import_townships(store, path, crs=crs, force=force)
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"{app.db_path}: {result.count} townships from {path}")
@@ -47,18 +49,22 @@ def townships():
 @townships.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--crs", help='The coordinates\' CRS when the file does not say, or "gcj02" (phone map apps).')
+@click.option("--force", is_flag=True, help="Import even if some facilities would then lie outside every "
+                                            "township (they keep no township until fixed).")
 @pass_app
-def townships_import(app: App, file: Path, crs: str | None):
+def townships_import(app: App, file: Path, crs: str | None, force: bool):
     """Replace the township set with FILE (GeoJSON, Shapefile .shp/.zip, or GeoPackage).
 
     The file needs a code column (12-digit division code) and a name column. It is
     reprojected to WGS-84 from its own CRS (or --crs); invalid polygons are repaired and
     reported, or the import is refused. The townships are replaced in one transaction and
-    every facility's township is derived again from its point.
+    every facility's township is derived again from its point. If any facility would then lie
+    outside every township (a file covering only part of the district), nothing is changed
+    unless --force. Files over 200 MB are refused.
     """
     from ..inventory import import_townships
 
-    result = import_townships(app.store, file, crs=crs)
+    result = import_townships(app.store, file, crs=crs, force=force)
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"imported {result.count} townships from {file}; facility townships re-derived")
