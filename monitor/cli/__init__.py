@@ -56,7 +56,7 @@ class MonitorGroup(click.Group):
 
 
 @click.group(cls=MonitorGroup, context_settings=CONTEXT_SETTINGS)
-@click.option("--db", "db", metavar="PATH", envvar="MONITOR_DB", help="The SQLite database (env MONITOR_DB; default from config.toml).")
+@click.option("--db", "db", metavar="PATH|URL", envvar="MONITOR_DB", help="The database: a SQLite file path, or a postgresql://user@host/db URL for PostgreSQL (env MONITOR_DB; default from config.toml).")
 @click.option("--config", "config", metavar="PATH", envvar="MONITOR_CONFIG", help="config.toml to use (env MONITOR_CONFIG).")
 @click.option("--as-of", "as_of", metavar="TIME", envvar="MONITOR_NOW",
               help="Act as if it were this moment, e.g. 2021-10-10T09:00+08:00 (env MONITOR_NOW).")

@@ -32,7 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, MonitorError, UsageError
+from ..errors import DataError, MonitorError, UsageError
+from .records import FetchRecord, HistoryEntry, Township
 
 FACILITY_COLUMNS = (
     "kind", "subtype", "name", "lon", "lat", "township", "status", "severity",
@@ -342,6 +343,7 @@ class Store:
         self.readonly = readonly  # opened read-only: the file or its folder may not be written
         self.busy_timeout_ms = busy_timeout_ms
         self._db = None
+        self._meta_ready = False
 
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_ms: int = 30_000, migrate: bool = True) -> "Store":
@@ -424,7 +426,10 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
+                before = self.conn.total_changes
                 yield self
+                if self.conn.total_changes != before and self._counts_changes():  # it wrote something
+                    self.conn.execute(_BUMP_CHANGES)
             except BaseException:
                 self._rollback()
                 raise
@@ -443,26 +448,44 @@ class Store:
                 pass
 
     @contextmanager
-    def snapshot(self) -> Iterator[int]:
+    def snapshot(self) -> Iterator[tuple]:
         """A read transaction: every read inside sees one consistent state of the database.
 
-        Yields that state's `data_version`; `changed_since(version)` later tells whether another
-        connection has committed since (nested inside a transaction, it joins it).
+        Yields that state's `change_token()`: comparing it with the token read later (inside
+        `write()`) tells whether anything was committed in between (nested inside a
+        transaction, it joins it).
         """
         if self.conn.in_transaction:
-            yield self.data_version()
+            yield self.change_token()
             return
         self.conn.execute("BEGIN")
         try:
             self.conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # take the snapshot now
-            yield self.data_version()
+            yield self.change_token()
         finally:
             if self.conn.in_transaction:
                 self.conn.execute("COMMIT")
 
+    def change_token(self) -> tuple:
+        """An opaque value that differs once anything has been committed since it was read (read
+        it inside `snapshot()` or `write()`; compare only values read on this store).
+
+        The engine-neutral part is `meta.change_count`, bumped by every `write()` transaction that
+        changed a row (the same on PostgreSQL); SQLite's `PRAGMA data_version` is kept beside it because it
+        also sees commits that bypass `write()`, such as an older monitor still running on the
+        same file, at no cost."""
+        count = self.meta("change_count") if self._counts_changes() else None
+        return (count, self.data_version())
+
     def data_version(self) -> int:
         """Changes whenever another connection commits (PRAGMA data_version)."""
         return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def _counts_changes(self) -> bool:
+        """Whether the schema has the `meta` table that holds the change count (migration 4 on)."""
+        if not self._meta_ready:
+            self._meta_ready = self.version >= 4
+        return self._meta_ready
 
     def count(self, table: str, where: str = "", params: Sequence = ()) -> int:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
@@ -473,6 +496,9 @@ class Store:
     def townships(self, *, with_geometry: bool = True) -> list[dict]:
         cols = "*" if with_geometry else "code, name, name_en, kind, minx, miny, maxx, maxy, lon, lat, approximate, source"
         return [dict(r) for r in self.conn.execute(f"SELECT {cols} FROM townships ORDER BY code")]
+
+    def township_records(self, *, with_geometry: bool = True) -> list[Township]:
+        return [Township.from_row(r) for r in self.townships(with_geometry=with_geometry)]
 
     def replace_townships(self, rows: Iterable[dict]) -> int:
         """Replace the whole township set (call inside `write()` with the facility re-derivation)."""
@@ -497,7 +523,7 @@ class Store:
     def township_lookup(self, text: str) -> dict:
         """A township by code, name, short name (汤河口), a unique part of its name, pinyin or English
         name, full-width input folded (monitor.matching); UsageError with "did you mean" otherwise."""
-        from .matching import Choice, Unmatched, match, shown
+        from ..matching import Choice, Unmatched, match, shown
 
         rows = [dict(r) for r in self.conn.execute("SELECT code, name, name_en FROM townships ORDER BY code")]
         choices = [Choice(r["code"], (r["code"], r["name"], r["name_en"]),
@@ -601,6 +627,10 @@ class Store:
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [dict(r) for r in self.conn.execute(sql, (facility_id,))]
+
+    def history_entries(self, facility_id: int, limit: int | None = None) -> list[HistoryEntry]:
+        """A facility's history, newest first (the first `limit` entries)."""
+        return [HistoryEntry.from_row(r) for r in self.history(facility_id, limit)]
 
     def recent_history(self, per_facility: int) -> dict[int, list[dict]]:
         rows = self.conn.execute(
@@ -789,6 +819,11 @@ class Store:
             params.append(int(ok))
         row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
         return dict(row) if row else None
+
+    def fetch_record(self, source: str, *, ok: bool | None = None) -> FetchRecord | None:
+        """The latest fetch of `source` (with `ok`: the latest that succeeded, or failed)."""
+        row = self.last_fetch(source, ok=ok)
+        return FetchRecord.from_row(row) if row else None
 
     # --- reports -----------------------------------------------------------------------------
     # What the monthly review (monitor.report) reads. Times are stored UTC ISO strings, which
@@ -1052,6 +1087,11 @@ class Store:
                 values.append(tuple(v or None for v in fields))
             groups[group] = (join(first + g, np.int32), values)
         return arrays, groups
+
+
+# every write() transaction that changed a row bumps this count (the change token's engine-neutral part)
+_BUMP_CHANGES = ("INSERT INTO meta (key, value) VALUES ('change_count', '1')"
+                 " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
 
 
 # An Actual warning message (not a Cancel) sent by the first parameter, not ended by the second.
