@@ -635,7 +635,7 @@ class Store:
     def recent_history(self, per_facility: int) -> dict[int, list[dict]]:
         rows = self.conn.execute(
             "SELECT * FROM (SELECT h.*, row_number() OVER (PARTITION BY facility_id ORDER BY id DESC) AS n"
-            " FROM status_history h) WHERE n <= ? ORDER BY facility_id, id DESC",
+            " FROM status_history h) AS recent WHERE n <= ? ORDER BY facility_id, id DESC",
             (per_facility,),
         )
         out: dict[int, list[dict]] = {}
