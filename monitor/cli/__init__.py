@@ -40,6 +40,18 @@ class MonitorGroup(click.Group):
             if translated is None:
                 raise
             self._fail(ctx, translated, cause=e)
+        except Exception as e:
+            # PostgreSQL: the server, the connection or a lock (psycopg is loaded only for a URL)
+            psycopg = sys.modules.get("psycopg")
+            app = ctx.find_object(App)
+            if psycopg is None or not isinstance(e, psycopg.Error) or app is None or not app.is_url:
+                raise
+            from ..store.postgres import translate as translate_pg
+
+            translated = translate_pg(e, app.db)
+            if translated is None:
+                raise
+            self._fail(ctx, translated, cause=e)
         except KeyboardInterrupt:
             click.echo("monitor: interrupted; nothing half-written was committed", err=True)
             sys.exit(130)
@@ -83,9 +95,9 @@ def main(ctx: click.Context, db, config, as_of, verbose, quiet):
         raise click.BadParameter(str(e), param_hint="--as-of") from None
 
 
-from . import alerts, facility, followups, places, render, review, status  # noqa: E402  (register the commands)
+from . import alerts, database, facility, followups, places, render, review, status  # noqa: E402  (register the commands)
 
-for module in (places, facility, alerts, followups, render, review, status):
+for module in (places, facility, alerts, followups, render, review, status, database):
     module.register(main)
 
 __all__ = ["main", "pass_app"]

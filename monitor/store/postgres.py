@@ -250,6 +250,7 @@ class PostgresStore(Store):
     """A connection to one monitor database on a PostgreSQL server (see the module docstring)."""
 
     engine = "postgresql"
+    _CODED = "coalesce({c}::text, '')"
     _FOLLOW_UP_ORDER = (" ORDER BY u.priority, coalesce(f.households, 0) DESC, u.facility_id NULLS FIRST,"
                         " u.rule")
 

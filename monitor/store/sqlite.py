@@ -950,6 +950,8 @@ class Store:
             self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
                               " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    _CODED = "coalesce({c}, '')"  # one text column of a coded group (PostgreSQL casts integers first)
+
     _FOLLOW_UP_FROM = (" FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
                        " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)")
     _FOLLOW_UP_ORDER = " ORDER BY u.priority, coalesce(f.households, 0) DESC, u.facility_id, u.rule"
@@ -1051,7 +1053,7 @@ class Store:
         import numpy as np
 
         exprs = [f"coalesce({c}, 0)" for c in numeric]
-        exprs += [" || char(31) || ".join(f"coalesce({c}, '')" for c in group) for group in coded]
+        exprs += [" || char(31) || ".join(self._CODED.format(c=c) for c in group) for group in coded]
         cur = self.conn.cursor()
         cur.row_factory = None
         where, params = "", []
