@@ -73,3 +73,27 @@ def table_dump(db: Path) -> dict[str, list[tuple]]:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
     finally:
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL cluster with PostGIS for the whole session (tests/pgcluster.py);
+    skips when no server binaries are installed (scripts/setup.sh --test installs them)."""
+    import pgcluster
+
+    reason = pgcluster.server_missing()
+    if reason:
+        pytest.skip(reason)
+    cluster = pgcluster.PgCluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh PostGIS database of its own for one test: postgresql://postgres@127.0.0.1:PORT/DB."""
+    url = pg_server.new_database()
+    yield url
+    pg_server.drop_database(url)
