@@ -9,7 +9,6 @@ import sys
 
 import pytest
 from conftest import CONFIG
-from pgserver import pg_server, pg_url  # noqa: F401  (fixtures)
 
 from monitor.store import open_store
 from monitor.store.copy import TABLES, dump

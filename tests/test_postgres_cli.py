@@ -14,7 +14,6 @@ import sys
 import pytest
 from conftest import DEMO_AS_OF, GALE_2021, SAMPLE_2021
 from loopback import make_config, serving
-from pgserver import pg_server, pg_url  # noqa: F401  (fixtures)
 
 from monitor.store import open_store
 

@@ -1,5 +1,5 @@
 """One contract, two engines: every test here runs against a SQLite file and a throwaway
-PostgreSQL + PostGIS database (tests/pgserver.py), through the store's API.
+PostgreSQL + PostGIS database (tests/pgcluster.py), through the store's API.
 
 Raw SQL appears only where the contract is about the engine refusing it (the append-only
 history)."""
@@ -10,7 +10,6 @@ import json
 import threading
 
 import pytest
-from pgserver import pg_server, pg_url  # noqa: F401  (fixtures)
 
 from monitor.store import MIGRATIONS, open_store
 from monitor.store.records import FetchRecord, HistoryEntry
