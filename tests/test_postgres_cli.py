@@ -109,3 +109,37 @@ def test_an_unreachable_server_is_one_clear_line(tmp_path, pg_server):
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     assert "monitor db create" in r.stderr
+
+
+def test_db_create_then_init_on_a_new_database(pg_server):
+    """The README's one command: `monitor db create URL` makes the database (C collation, PostGIS,
+    the tables); run again it changes nothing; then `init` loads the townships as on a file."""
+    url = pg_server.url("created_by_monitor")
+    env = {k: v for k, v in os.environ.items() if k not in ("MONITOR_DB", "MONITOR_NOW", "MONITOR_CONFIG")}
+
+    def monitor(*args):
+        return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True,
+                              encoding="utf-8", env=env, timeout=300)
+
+    r = monitor("db", "create", url)
+    assert r.returncode == 0 and "created" in r.stdout, r.stderr
+    r = monitor("db", "create", url)
+    assert r.returncode == 0 and "already there" in r.stdout, r.stderr
+    r = monitor("--db", url, "init")
+    assert r.returncode == 0 and "16 townships" in r.stdout, r.stderr
+    s = open_store(url)
+    try:
+        assert len(s.township_records()) == 16
+        assert s.conn.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()"
+                              ).fetchone()[0] == "C"
+    finally:
+        s.close()
+    r = monitor("db", "create", "monitor.db")
+    assert r.returncode == 2 and "not a PostgreSQL URL" in r.stderr
+
+
+def test_a_password_is_never_shown():
+    from monitor.store.urls import shown_url
+
+    assert shown_url("postgresql://monitor:s3cret@db.example/huairou") == "postgresql://monitor:***@db.example/huairou"
+    assert shown_url("postgresql://monitor@db.example/huairou") == "postgresql://monitor@db.example/huairou"
