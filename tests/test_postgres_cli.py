@@ -143,3 +143,29 @@ def test_a_password_is_never_shown():
 
     assert shown_url("postgresql://monitor:s3cret@db.example/huairou") == "postgresql://monitor:***@db.example/huairou"
     assert shown_url("postgresql://monitor@db.example/huairou") == "postgresql://monitor@db.example/huairou"
+
+
+def test_the_config_file_may_name_a_postgresql_database(pg_url, tmp_path):
+    """[store] db = "postgresql://..." selects PostgreSQL as --db does (never a folder named
+    'postgresql:' beside the config), and a URL handed to the SQLite engine is refused."""
+    from conftest import CONFIG
+
+    from monitor.errors import UsageError
+    from monitor.store import Store
+
+    text = CONFIG.read_text(encoding="utf-8").replace('db = "monitor.db"', f'db = "{pg_url}"', 1)
+    text = text.replace('"geodata/', f'"{CONFIG.parent}/geodata/')
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("MONITOR_DB", "MONITOR_NOW", "MONITOR_CONFIG")}
+    r = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "init"], capture_output=True,
+                       text=True, encoding="utf-8", env=env, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0 and "16 townships" in r.stdout, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+    s = open_store(pg_url)
+    try:
+        assert len(s.township_records(with_geometry=False)) == 16
+    finally:
+        s.close()
+    with pytest.raises(UsageError, match="PostgreSQL URL"):
+        Store.open(pg_url)

@@ -48,7 +48,7 @@ class MonitorGroup(click.Group):
                 raise
             from ..store.postgres import translate as translate_pg
 
-            translated = translate_pg(e, app.db)
+            translated = translate_pg(e, str(app.target))
             if translated is None:
                 raise
             self._fail(ctx, translated, cause=e)

@@ -36,7 +36,12 @@ class App:
         """--db names a PostgreSQL database (a postgresql:// URL) rather than a SQLite file."""
         from ..store import is_url
 
-        return bool(self.db) and is_url(self.db)
+        return is_url(self.target)
+
+    @property
+    def target(self) -> str | Path:
+        """What --db, MONITOR_DB or [store] db names: a path, or a postgresql:// URL (as text)."""
+        return self.db if self.db else self.config.db_path
 
     @property
     def db_path(self) -> Path | str:
@@ -44,8 +49,8 @@ class App:
         if self.is_url:
             from ..store.urls import shown_url
 
-            return shown_url(self.db)
-        return Path(self.db) if self.db else self.config.db_path
+            return shown_url(str(self.target))
+        return Path(self.target)
 
     @property
     def store(self):
@@ -53,7 +58,7 @@ class App:
             from ..store import open_store
 
             if self.is_url:
-                self._store = open_store(self.db, busy_timeout_ms=self.config.busy_timeout_ms)
+                self._store = open_store(str(self.target), busy_timeout_ms=self.config.busy_timeout_ms)
             else:
                 from ..outfile import protect
 

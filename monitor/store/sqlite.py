@@ -354,6 +354,9 @@ class Store:
         read-only: commands that only read work, and a write fails with a clear DataError.
         """
         path = str(path)
+        if path.lower().startswith(("postgresql:/", "postgres:/")):  # a URL, maybe mangled by Path()
+            raise UsageError(f"{path} 是 PostgreSQL 网址，不是 SQLite 文件；请用 monitor.store.open_store 打开；"
+                             f"{path} is a PostgreSQL URL, not a SQLite file: open it with monitor.store.open_store")
         readonly = False
         try:
             if path != ":memory:":
