@@ -1,4 +1,8 @@
-"""The SQLite store: the only module that speaks SQL.
+"""The SQLite engine: the store in one file (the default), and the SQL both engines share.
+
+`Store`'s queries are written in the SQL that SQLite and PostgreSQL both understand (with `?`
+placeholders); monitor.store.postgres runs them through a thin dialect layer and overrides
+what differs. The contract both keep is in monitor.store.interfaces.
 
 One file is the system of record. Every connection runs in WAL mode with foreign keys on,
 `synchronous=FULL` and a busy timeout; every write is one `BEGIN IMMEDIATE` transaction
@@ -18,7 +22,9 @@ error, not a database) become one DataError that says what is wrong (`translate`
 Schema changes are migrations (`MIGRATIONS`), applied in order and recorded in
 `PRAGMA user_version`; each step gets the Store, and only the first (creating a database) uses
 sqlite-utils, so that opening an older database from the field CLI does not import pandas.
-`status_history` is append-only: triggers refuse UPDATE and DELETE.
+`status_history` is append-only: triggers refuse UPDATE and DELETE. Every `write()` that
+changed a row bumps `meta.change_count`, which `change_token()` reads (with PRAGMA
+data_version) for the evaluation's optimistic retry.
 """
 
 from __future__ import annotations
