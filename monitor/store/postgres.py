@@ -67,26 +67,40 @@ class Row(tuple):
     """A result row readable by position and by column name (as sqlite3.Row), and `dict(row)`."""
     __slots__ = ()
     names: tuple[str, ...] = ()
+    index: dict[str, int] = {}
 
     def __getitem__(self, key):
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self.names.index(key))
+        if type(key) is str:
+            key = self.index[key]
         return tuple.__getitem__(self, key)
 
     def keys(self):
         return list(self.names)
 
 
+@lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "names": names, "index": {n: i for i, n in enumerate(names)}})
+
+
 def _row_factory(cursor):
-    names = tuple(d.name for d in cursor.description or ())
-    cls = type("Row", (Row,), {"__slots__": (), "names": names})
-    return lambda values: cls(values)
+    return _row_class(tuple(d.name for d in cursor.description or ()))
 
 
 class _Cursor:
     def __init__(self, cur):
         self._cur = cur
-        self.row_factory = None  # accepted and ignored: rows read both ways anyway
+
+    @property
+    def row_factory(self):
+        return self._cur.row_factory
+
+    @row_factory.setter
+    def row_factory(self, value) -> None:
+        """None: plain tuples, as sqlite3 gives (the bulk reads: no per-row Python on access)."""
+        from psycopg.rows import tuple_row
+
+        self._cur.row_factory = tuple_row if value is None else value
 
     def execute(self, sql: str, params: Sequence = ()) -> "_Cursor":
         self._cur.execute(_sql(sql), list(params))  # always a list: psycopg then reads %% as %
