@@ -24,6 +24,8 @@ def _priorities(ctx, param, values) -> list[str]:
 
 @click.command("followups")
 @click.option("--township", "-t", metavar="NAME|CODE", help="Only this township (name, part of it, or code).")
+@click.option("--district", "-d", metavar="NAME|CODE",
+              help="Only this district's townships (a city's database: `monitor districts list` names them).")
 @click.option("--kind", "-k", metavar="KIND", help="Only this kind: heating 供暖设施, fire 消防隐患, flood 水毁设施.")
 @click.option("--priority", "-p", "priorities", multiple=True, callback=_priorities, metavar="P1[,P2]",
               help="Only these priorities (repeat, or separate by commas).")
@@ -45,7 +47,7 @@ def _priorities(ctx, param, values) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Output JSON (a list of objects).")
 @click.option("--csv", "as_csv", is_flag=True, help="Output CSV (UTF-8 with BOM, so Excel reads the Chinese).")
 @pass_app
-def followups(app: App, township, kind, priorities, new, closed, mark_seen, viewer, explain_id, limit, as_json,
+def followups(app: App, township, district, kind, priorities, new, closed, mark_seen, viewer, explain_id, limit, as_json,
               as_csv):
     """Evaluate the rules now (or at --as-of) and list the open follow-ups.
 
@@ -62,6 +64,7 @@ def followups(app: App, township, kind, priorities, new, closed, mark_seen, view
     Examples:
       monitor followups
       monitor followups --township 汤河口 --priority P1,P2
+      monitor followups --district 怀柔区            # a city's database: one district
       monitor followups --new --closed          # what changed since you last marked the list seen
       monitor followups --new --mark-seen       # read what is new, then mark it seen
       monitor followups --kind heating --csv > heating.csv
@@ -75,7 +78,7 @@ def followups(app: App, township, kind, priorities, new, closed, mark_seen, view
         raise UsageError("give --json or --csv, not both")
     store = app.existing_store()
     if explain_id is not None:
-        if township or kind or priorities or new or closed or mark_seen or as_csv or limit is not None:
+        if township or district or kind or priorities or new or closed or mark_seen or as_csv or limit is not None:
             raise UsageError("--explain takes only --json (and --as-of)")
         _explain(app, evaluation.explain(store, app.config, explain_id, clock.now()), as_json)
         return
@@ -86,12 +89,17 @@ def followups(app: App, township, kind, priorities, new, closed, mark_seen, view
         except KeyError:
             raise UsageError(f"unknown kind '{kind}'; use heating, fire or flood") from None
     town = store.township_lookup(township) if township else None
+    if district:
+        from ..districts import lookup
+
+        district = lookup(store, district)["code"]
 
     who = _viewer(app, viewer)
     outcome = evaluation.run(store, app.config, clock.now())
     seen = store.meta_value(SEEN + who)
     after = seen or ""  # never marked: everything counts as new (or closed)
-    filters = {"township": town["code"] if town else None, "kind": kind_code, "priorities": priorities}
+    filters = {"township": town["code"] if town else None, "district": district or None, "kind": kind_code,
+               "priorities": priorities}
     if limit is None and not (as_json or as_csv):
         limit = TERMINAL_ROWS  # a city's 10^5 follow-ups do not belong in a terminal table
     selections = [{"opened_after": after}] * new + [{"closed_after": after}] * closed or [{}]
