@@ -60,7 +60,7 @@ class District:
 
 @dataclass(frozen=True)
 class StoreSettings:
-    db: Path = Path("monitor.db")  # --db / MONITOR_DB override it (App.db_path)
+    db: Path | str = Path("monitor.db")  # a path, or a postgresql:// URL kept as text; --db / MONITOR_DB override it
     busy_timeout_ms: int = 30_000
 
 
@@ -147,7 +147,7 @@ class Config:
         return self.district.timezone
 
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> Path | str:
         return self.store.db  # --db / MONITOR_DB reach App.db instead
 
     @property
@@ -238,7 +238,9 @@ class _Reader:
             name=self.text("district", "name", ""), name_en=self.text("district", "name_en", ""),
             code=self.code("district", "code"), timezone=self.timezone("district", "timezone"),
             townships=self.path("district", "townships", None))
-        c.store = StoreSettings(db=self.path("store", "db", "monitor.db"),
+        url = self.raw("store", "db")
+        is_url = isinstance(url, str) and url.strip().lower().startswith(("postgresql://", "postgres://"))
+        c.store = StoreSettings(db=url.strip() if is_url else self.path("store", "db", "monitor.db"),
                                 busy_timeout_ms=self.integer("store", "busy_timeout_ms", 30_000, 0, 3_600_000,
                                                              "毫秒 milliseconds"))
         c.field = FieldSettings(default_by=self.text("field", "default_by", ""))

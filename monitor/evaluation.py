@@ -58,7 +58,7 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
     at = clock.iso(now)
     for attempt in range(1, attempts + 1):
         t = [time.perf_counter()]
-        with store.snapshot() as version:
+        with store.snapshot() as token:
             townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
             alerts = in_force(store, now)
             f = Facilities.from_store(store, townships, rules)
@@ -69,7 +69,7 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
         rows = follow_up_rows(hits, f, areas, today=today, season=season)
         t.append(time.perf_counter())
         with store.write():
-            if store.data_version() != version and attempt < attempts:
+            if store.change_token() != token and attempt < attempts:
                 continue  # someone changed the inputs meanwhile: evaluate again (the lock is released)
             previous = store.last_evaluation()
             counts = store.sync_follow_up_rows(rows.tuples(), at=at)

@@ -39,7 +39,6 @@ from datetime import datetime
 from pathlib import Path
 
 from . import clock
-from . import kinds as K
 from .config import Config
 from .store import Store
 
@@ -77,74 +76,58 @@ class Layer:
 
 
 def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
-    """The four layers as plain rows and shapely geometries."""
+    """The four layers as plain rows and shapely geometries, from the read model the map shares."""
     import shapely
 
     from . import fieldwork
-    from .alertview import in_force, span
-    from .mapdata import township_scores
-    from .spatial import warned_area
+    from .alertview import span
+    from .readmodel import labels, read
 
-    tz = config.timezone
-    townships = store.townships()
-    codes = [t["code"] for t in townships]
-    names = {t["code"]: t["name"] for t in townships}
-    polygons = [shapely.from_wkb(t["geometry"]) for t in townships]
-    follow = store.follow_up_list()
-
-    by_facility: dict[int, list[dict]] = {}
-    for u in follow:
-        if u["facility_id"] is not None:
-            by_facility.setdefault(u["facility_id"], []).append(u)
-
-    scores = township_scores(follow, config)  # the same score the map colours townships by
+    model = read(store, config, now)
     t_rows = [{
-        "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
-        "approximate": bool(t["approximate"]), "source": t["source"],
-        "risk_score": float(scores.get(t["code"], {}).get("score", 0.0)),
-        **{f"followups_{p.lower()}": scores.get(t["code"], {}).get("counts", {}).get(p, 0)
-           for p in ("P1", "P2", "P3")},
-    } for t in townships]
+        "code": t.code, "name": t.name, "name_en": t.name_en, "kind": t.kind,
+        "approximate": t.approximate, "source": t.source,
+        "risk_score": t.score,  # the same score the map colours townships by
+        **{f"followups_{p.lower()}": t.counts.get(p, 0) for p in ("P1", "P2", "P3")},
+    } for t in model.townships]
 
-    today = clock.local_date(now, tz)
+    today = clock.local_date(now, config.timezone)
     f_rows, f_geoms = [], []
-    for f in store.select_facilities():
-        kind = K.KINDS.get(f["kind"])
-        status = kind.statuses.get(f["status"]) if kind else None
-        mine = by_facility.get(f["id"], [])
+    for f in model.facilities:
+        words = labels(f["kind"], f["subtype"], f["status"])
+        mine = model.follow_ups_of(f["id"])
         f_rows.append({
-            "id": f["id"], "ref": f["ref"], "kind": f["kind"], "kind_zh": kind.zh if kind else None, "subtype": f["subtype"],
-            "subtype_zh": kind.subtypes.get(f["subtype"], (None,))[0] if kind else None, "name": f["name"],
-            "status": f["status"], "status_zh": status.zh if status else None, "open": bool(status and status.open),
+            "id": f["id"], "ref": f["ref"], "kind": f["kind"], "kind_zh": words.kind_zh, "subtype": f["subtype"],
+            "subtype_zh": words.subtype_zh, "name": f["name"],
+            "status": f["status"], "status_zh": words.status_zh, "open": words.open,
             "severity": f["severity"], "township": f["township"], "township_name": f["township_name"],
             "responsible": f["responsible"], "phone": f["phone"], "households": f["households"] or 0,
             "people": f["people"] or 0, "last_inspected": f["last_inspected"], "due": f["due"],
             "overdue": fieldwork.is_overdue(f, today), "blocks_heating": bool(f["blocks_heating"]),
             "notes": f["notes"], "source": f["source"], "created": f["created"], "updated": f["updated"],
-            "followup_priority": min((u["priority"] for u in mine), default=None),
+            "followup_priority": model.priority_of(f["id"]),
             "followup_count": len(mine),
             "followup_rules": ", ".join(u["rule"] for u in mine) or None,
-            "followup_reasons": "; ".join(f"[{u['priority']}] {u['reason']}" for u in mine) or None,
+            "followup_reasons": "; ".join(model.reasons_of(f["id"])) or None,
         })
         f_geoms.append(shapely.Point(f["lon"], f["lat"]))
 
     a_rows, a_geoms = [], []
-    for a in in_force(store, now):
-        covered, geom, source = warned_area(a, codes, polygons)
-        covered = sorted(covered)
+    for w in model.warned:
+        a = w.alert
         a_rows.append({
             "id": a["id"], "hazard": a.get("hazard"), "hazard_zh": a.get("hazard_zh"), "colour": a.get("colour"),
             "event": a.get("event"), "headline": a.get("headline"), "sender": a.get("sender_name") or a.get("sender"),
             "sent": a.get("sent"), "onset": span(a)[0], "expires": span(a)[1], "area_desc": a.get("area_desc"),
-            "township_codes": ",".join(covered) or None,
-            "township_names": "、".join(names[c] for c in covered) or None,
-            "area_from": source,
+            "township_codes": ",".join(w.covered) or None,
+            "township_names": "、".join(w.township_names) or None,
+            "area_from": w.area_from,
         })
-        a_geoms.append(_polygonal(geom))
+        a_geoms.append(_polygonal(w.geometry))
 
-    label = {t["code"]: shapely.Point(t["lon"], t["lat"]) for t in townships if t["lon"] is not None}
+    label = {t.code: shapely.Point(t.lon, t.lat) for t in model.townships if t.lon is not None}
     u_rows, u_geoms = [], []
-    for u in follow:
+    for u in model.follow_ups:
         u_rows.append({
             "id": u["id"], "facility_id": u["facility_id"], "facility_name": u["name"], "kind": u["kind"],
             "township": u["township_code"], "township_name": u["township_name"], "rule": u["rule"],
@@ -157,7 +140,7 @@ def layers(store: Store, config: Config, now: datetime) -> dict[str, Layer]:
                        else label.get(u["township_code"]))
 
     return {
-        "townships": Layer("townships", t_rows, [_polygonal(g) for g in polygons]),
+        "townships": Layer("townships", t_rows, [_polygonal(t.geometry) for t in model.townships]),
         "facilities": Layer("facilities", f_rows, f_geoms),
         "warned_areas": Layer("warned_areas", a_rows, a_geoms),
         "follow_ups": Layer("follow_ups", u_rows, u_geoms),

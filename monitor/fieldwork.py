@@ -243,7 +243,7 @@ def undo(store: Store, ref: str, *, by: str, note: str | None = None, now: datet
     note = clean(note, "--note", limit=MAX_NOTE, newlines=True)
     with store.write():
         facility = find(store, ref)
-        rows = store.history(facility["id"])[::-1]  # oldest first
+        rows = [e.as_dict() for e in store.history_entries(facility["id"])][::-1]  # oldest first
         undone = {r["undoes"] for r in rows if r["undoes"] is not None}
         target = next((r for r in reversed(rows) if r["undoes"] is None and r["id"] not in undone), None)
         if target is None or target["old_status"] is None:
@@ -274,7 +274,7 @@ def undo(store: Store, ref: str, *, by: str, note: str | None = None, now: datet
 def history(store: Store, ref: str, limit: int | None = None) -> tuple[dict, list[dict]]:
     """The facility and its history, newest first, each row saying which later row undid it."""
     facility = find(store, ref)
-    rows = store.history(facility["id"])
+    rows = [e.as_dict() for e in store.history_entries(facility["id"])]
     undone_by = {r["undoes"]: r["id"] for r in rows if r["undoes"] is not None}
     rows = [{**r, "undone_by": undone_by.get(r["id"])} for r in rows]
     return facility, rows[:limit] if limit else rows

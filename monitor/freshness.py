@@ -24,16 +24,16 @@ def source_status(store: Store, config: Config, now: datetime) -> list[dict]:
     sources = configured(config)
     remember_secrets(sources)  # an error stored by an older version may still hold one
     for src in sources:
-        ok = store.last_fetch(src.name, ok=True)
-        last = store.last_fetch(src.name)
-        last_ok = ok["finished"] or ok["started"] if ok else None
+        ok = store.fetch_record(src.name, ok=True)
+        last = store.fetch_record(src.name)
+        last_ok = ok.finished or ok.started if ok else None
         age = (now - clock.from_iso(last_ok)).total_seconds() / 60 if last_ok else None
-        failed = last is not None and not last["ok"]
+        failed = last is not None and not last.succeeded
         out.append({
             "source": src.name, "kind": src.kind, "last_success": last_ok,
-            "last_attempt": last["started"] if last else None,
-            "last_error": redact(last["error"]) if failed else None,
-            "last_error_at": last["started"] if failed else None,
+            "last_attempt": last.started if last else None,
+            "last_error": redact(last.error) if failed else None,
+            "last_error_at": last.started if failed else None,
             "age_minutes": round(age, 1) if age is not None else None, "max_age_minutes": src.max_age_minutes,
             "stale": age is None or age > src.max_age_minutes,
         })

@@ -8,25 +8,8 @@ from pathlib import Path
 from . import clock
 from . import kinds as K
 from .config import Config
+from .readmodel import township_scores  # the read model's, shared with export
 from .store import Store
-
-
-def township_scores(rows: list[dict], config: Config) -> dict[str, dict]:
-    """Per township: risk score and open follow-ups by priority, from the open follow-up `rows`
-    (`Store.follow_up_list()`; the score is documented in rules.risk_scores)."""
-    from .rules import risk_scores
-    from .ruleset import score_weights
-
-    scores = risk_scores(rows, score_weights(config))
-    out: dict[str, dict] = {}
-    for r in rows:
-        t = r.get("township_code")
-        if t:
-            entry = out.setdefault(t, {"score": 0.0, "counts": {"P1": 0, "P2": 0, "P3": 0}})
-            entry["counts"][r["priority"]] += 1
-    for t, s in scores.items():
-        out[t]["score"] = s
-    return out
 
 
 def build(store: Store, config: Config, now: datetime | None = None, *, replay: str | None = None):

@@ -130,8 +130,8 @@ def run(store: Store, config: Config, *, only: list[str] | tuple[str, ...] = (),
     summary = Summary(started=clock.iso(clock.now()))
     conditions = {}
     for s in sources:
-        last = store.last_fetch(s.name, ok=True) if s.kind != "forecast" else None
-        conditions[s.name] = {"etag": last["etag"], "last_modified": last["last_modified"]} if last else {}
+        last = store.fetch_record(s.name, ok=True) if s.kind != "forecast" else None
+        conditions[s.name] = {"etag": last.etag, "last_modified": last.last_modified} if last else {}
     townships = store.townships(with_geometry=False) if any(s.kind == "forecast" for s in sources) else []
     thresholds = config.forecast.thresholds() or None
     summary.sources = asyncio.run(_fetch_and_save(store, sources, settings, conditions, townships, thresholds,

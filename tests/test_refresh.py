@@ -68,10 +68,11 @@ def by_source(summary) -> dict:
 
 
 def without_fetch_log(db):
-    """Every table but the refresh's own records: its fetch log, and when it last evaluated."""
+    """Every table but the refresh's own records: its fetch log, when it last evaluated, and the
+    count of committed changes (which its fetch log rows moved)."""
     dump = table_dump(db)
     dump.pop("fetch_log")
-    dump["meta"] = [r for r in dump.get("meta", []) if r[0] != "evaluated_at"]
+    dump["meta"] = [r for r in dump.get("meta", []) if r[0] not in ("evaluated_at", "change_count")]
     return dump
 
 

@@ -153,10 +153,10 @@ def test_a_lock_held_past_the_busy_timeout(shared, tmp_path):
     assert table_dump(db) == before
 
 
-# Errors injected at the sqlite3 boundary, in the real CLI process: `monitor.store._connect` is
+# Errors injected at the sqlite3 boundary, in the real CLI process: `monitor.store.sqlite._connect` is
 # wrapped so that the connection it returns misbehaves as a failing disk would.
 FULL = """
-import sys, monitor.store as store
+import sys, monitor.store.sqlite as store
 real = store._connect
 def connect(path, ms):
     conn = real(path, ms)
@@ -169,7 +169,7 @@ main(prog_name="monitor")
 """
 
 IOERR = """
-import sqlite3, monitor.store as store
+import sqlite3, monitor.store.sqlite as store
 class Failing(sqlite3.Connection):
     def execute(self, sql, *args):
         if sql == "COMMIT":

@@ -40,6 +40,18 @@ class MonitorGroup(click.Group):
             if translated is None:
                 raise
             self._fail(ctx, translated, cause=e)
+        except Exception as e:
+            # PostgreSQL: the server, the connection or a lock (psycopg is loaded only for a URL)
+            psycopg = sys.modules.get("psycopg")
+            app = ctx.find_object(App)
+            if psycopg is None or not isinstance(e, psycopg.Error) or app is None or not app.is_url:
+                raise
+            from ..store.postgres import translate as translate_pg
+
+            translated = translate_pg(e, str(app.target))
+            if translated is None:
+                raise
+            self._fail(ctx, translated, cause=e)
         except KeyboardInterrupt:
             click.echo("monitor: interrupted; nothing half-written was committed", err=True)
             sys.exit(130)
@@ -56,7 +68,7 @@ class MonitorGroup(click.Group):
 
 
 @click.group(cls=MonitorGroup, context_settings=CONTEXT_SETTINGS)
-@click.option("--db", "db", metavar="PATH", envvar="MONITOR_DB", help="The SQLite database (env MONITOR_DB; default from config.toml).")
+@click.option("--db", "db", metavar="PATH|URL", envvar="MONITOR_DB", help="The database: a SQLite file path, or a postgresql://user@host/db URL for PostgreSQL (env MONITOR_DB; default from config.toml).")
 @click.option("--config", "config", metavar="PATH", envvar="MONITOR_CONFIG", help="config.toml to use (env MONITOR_CONFIG).")
 @click.option("--as-of", "as_of", metavar="TIME", envvar="MONITOR_NOW",
               help="Act as if it were this moment, e.g. 2021-10-10T09:00+08:00 (env MONITOR_NOW).")
@@ -83,9 +95,9 @@ def main(ctx: click.Context, db, config, as_of, verbose, quiet):
         raise click.BadParameter(str(e), param_hint="--as-of") from None
 
 
-from . import alerts, facility, followups, places, render, review, status  # noqa: E402  (register the commands)
+from . import alerts, database, facility, followups, places, render, review, status  # noqa: E402  (register the commands)
 
-for module in (places, facility, alerts, followups, render, review, status):
+for module in (places, facility, alerts, followups, render, review, status, database):
     module.register(main)
 
 __all__ = ["main", "pass_app"]

@@ -186,10 +186,13 @@ def alerts_refresh(app: App, only: tuple[str, ...], quiet: bool, as_json: bool):
     elif logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
     store = app.existing_store()
-    with refresh.holding_lock(refresh.lock_path(app.config, app.db_path)) as held:
+    # PostgreSQL holds the refresh lock in the database (an advisory lock), SQLite in a file beside it
+    held_lock = store.refresh_lock() if app.is_url else refresh.holding_lock(refresh.lock_path(app.config, app.db_path))
+    with held_lock as held:
         if not held:
-            logging.getLogger("monitor.refresh").warning("%s (%s); nothing done", refresh.LOCK_HELD,
-                                                         refresh.lock_path(app.config, app.db_path))
+            logging.getLogger("monitor.refresh").warning(
+                "%s (%s); nothing done", refresh.LOCK_HELD,
+                "advisory lock" if app.is_url else refresh.lock_path(app.config, app.db_path))
             if as_json:
                 echo_json({"lock_held": True, "exit_code": 0})
             return

@@ -32,22 +32,44 @@ class App:
         return self._config
 
     @property
-    def db_path(self) -> Path:
-        return Path(self.db) if self.db else self.config.db_path
+    def is_url(self) -> bool:
+        """--db names a PostgreSQL database (a postgresql:// URL) rather than a SQLite file."""
+        from ..store import is_url
+
+        return is_url(self.target)
+
+    @property
+    def target(self) -> str | Path:
+        """What --db, MONITOR_DB or [store] db names: a path, or a postgresql:// URL (as text)."""
+        return self.db if self.db else self.config.db_path
+
+    @property
+    def db_path(self) -> Path | str:
+        """The SQLite file, or for PostgreSQL the URL as shown to a person (no password)."""
+        if self.is_url:
+            from ..store.urls import shown_url
+
+            return shown_url(str(self.target))
+        return Path(self.target)
 
     @property
     def store(self):
         if self._store is None:
-            from ..outfile import protect
-            from ..store import Store
+            from ..store import open_store
 
-            protect(self.db_path, database=True)  # nor over the database and its -wal/-shm/-journal
-            self._store = Store.open(self.db_path, busy_timeout_ms=self.config.busy_timeout_ms)
+            if self.is_url:
+                self._store = open_store(str(self.target), busy_timeout_ms=self.config.busy_timeout_ms)
+            else:
+                from ..outfile import protect
+
+                protect(self.db_path, database=True)  # nor over the database and its -wal/-shm/-journal
+                self._store = open_store(self.db_path, busy_timeout_ms=self.config.busy_timeout_ms)
         return self._store
 
     def existing_store(self):
-        """The store, refusing to create a database where none exists yet."""
-        if self._store is None and self.db != ":memory:" and not self.db_path.exists():
+        """The store, refusing to create a database where none exists yet (a PostgreSQL database
+        must exist already: opening it creates nothing but the tables)."""
+        if self._store is None and not self.is_url and self.db != ":memory:" and not self.db_path.exists():
             from ..errors import UsageError
 
             raise UsageError(f"no database at {self.db_path}; run `monitor init` first (or pass --db)")

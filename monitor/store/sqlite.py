@@ -1,4 +1,8 @@
-"""The SQLite store: the only module that speaks SQL.
+"""The SQLite engine: the store in one file (the default), and the SQL both engines share.
+
+`Store`'s queries are written in the SQL that SQLite and PostgreSQL both understand (with `?`
+placeholders); monitor.store.postgres runs them through a thin dialect layer and overrides
+what differs. The contract both keep is in monitor.store.interfaces.
 
 One file is the system of record. Every connection runs in WAL mode with foreign keys on,
 `synchronous=FULL` and a busy timeout; every write is one `BEGIN IMMEDIATE` transaction
@@ -18,7 +22,9 @@ error, not a database) become one DataError that says what is wrong (`translate`
 Schema changes are migrations (`MIGRATIONS`), applied in order and recorded in
 `PRAGMA user_version`; each step gets the Store, and only the first (creating a database) uses
 sqlite-utils, so that opening an older database from the field CLI does not import pandas.
-`status_history` is append-only: triggers refuse UPDATE and DELETE.
+`status_history` is append-only: triggers refuse UPDATE and DELETE. Every `write()` that
+changed a row bumps `meta.change_count`, which `change_token()` reads (with PRAGMA
+data_version) for the evaluation's optimistic retry.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, MonitorError, UsageError
+from ..errors import DataError, MonitorError, UsageError
+from .records import FetchRecord, HistoryEntry, Township
 
 FACILITY_COLUMNS = (
     "kind", "subtype", "name", "lon", "lat", "township", "status", "severity",
@@ -342,6 +349,7 @@ class Store:
         self.readonly = readonly  # opened read-only: the file or its folder may not be written
         self.busy_timeout_ms = busy_timeout_ms
         self._db = None
+        self._meta_ready = False
 
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_ms: int = 30_000, migrate: bool = True) -> "Store":
@@ -352,6 +360,9 @@ class Store:
         read-only: commands that only read work, and a write fails with a clear DataError.
         """
         path = str(path)
+        if path.lower().startswith(("postgresql:/", "postgres:/")):  # a URL, maybe mangled by Path()
+            raise UsageError(f"{path} 是 PostgreSQL 网址，不是 SQLite 文件；请用 monitor.store.open_store 打开；"
+                             f"{path} is a PostgreSQL URL, not a SQLite file: open it with monitor.store.open_store")
         readonly = False
         try:
             if path != ":memory:":
@@ -424,7 +435,10 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
+                before = self.conn.total_changes
                 yield self
+                if self.conn.total_changes != before and self._counts_changes():  # it wrote something
+                    self.conn.execute(_BUMP_CHANGES)
             except BaseException:
                 self._rollback()
                 raise
@@ -443,26 +457,44 @@ class Store:
                 pass
 
     @contextmanager
-    def snapshot(self) -> Iterator[int]:
+    def snapshot(self) -> Iterator[tuple]:
         """A read transaction: every read inside sees one consistent state of the database.
 
-        Yields that state's `data_version`; `changed_since(version)` later tells whether another
-        connection has committed since (nested inside a transaction, it joins it).
+        Yields that state's `change_token()`: comparing it with the token read later (inside
+        `write()`) tells whether anything was committed in between (nested inside a
+        transaction, it joins it).
         """
         if self.conn.in_transaction:
-            yield self.data_version()
+            yield self.change_token()
             return
         self.conn.execute("BEGIN")
         try:
             self.conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # take the snapshot now
-            yield self.data_version()
+            yield self.change_token()
         finally:
             if self.conn.in_transaction:
                 self.conn.execute("COMMIT")
 
+    def change_token(self) -> tuple:
+        """An opaque value that differs once anything has been committed since it was read (read
+        it inside `snapshot()` or `write()`; compare only values read on this store).
+
+        The engine-neutral part is `meta.change_count`, bumped by every `write()` transaction that
+        changed a row (the same on PostgreSQL); SQLite's `PRAGMA data_version` is kept beside it because it
+        also sees commits that bypass `write()`, such as an older monitor still running on the
+        same file, at no cost."""
+        count = self.meta("change_count") if self._counts_changes() else None
+        return (count, self.data_version())
+
     def data_version(self) -> int:
         """Changes whenever another connection commits (PRAGMA data_version)."""
         return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def _counts_changes(self) -> bool:
+        """Whether the schema has the `meta` table that holds the change count (migration 4 on)."""
+        if not self._meta_ready:
+            self._meta_ready = self.version >= 4
+        return self._meta_ready
 
     def count(self, table: str, where: str = "", params: Sequence = ()) -> int:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
@@ -473,6 +505,9 @@ class Store:
     def townships(self, *, with_geometry: bool = True) -> list[dict]:
         cols = "*" if with_geometry else "code, name, name_en, kind, minx, miny, maxx, maxy, lon, lat, approximate, source"
         return [dict(r) for r in self.conn.execute(f"SELECT {cols} FROM townships ORDER BY code")]
+
+    def township_records(self, *, with_geometry: bool = True) -> list[Township]:
+        return [Township.from_row(r) for r in self.townships(with_geometry=with_geometry)]
 
     def replace_townships(self, rows: Iterable[dict]) -> int:
         """Replace the whole township set (call inside `write()` with the facility re-derivation)."""
@@ -497,7 +532,7 @@ class Store:
     def township_lookup(self, text: str) -> dict:
         """A township by code, name, short name (汤河口), a unique part of its name, pinyin or English
         name, full-width input folded (monitor.matching); UsageError with "did you mean" otherwise."""
-        from .matching import Choice, Unmatched, match, shown
+        from ..matching import Choice, Unmatched, match, shown
 
         rows = [dict(r) for r in self.conn.execute("SELECT code, name, name_en FROM townships ORDER BY code")]
         choices = [Choice(r["code"], (r["code"], r["name"], r["name_en"]),
@@ -602,10 +637,14 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [dict(r) for r in self.conn.execute(sql, (facility_id,))]
 
+    def history_entries(self, facility_id: int, limit: int | None = None) -> list[HistoryEntry]:
+        """A facility's history, newest first (the first `limit` entries)."""
+        return [HistoryEntry.from_row(r) for r in self.history(facility_id, limit)]
+
     def recent_history(self, per_facility: int) -> dict[int, list[dict]]:
         rows = self.conn.execute(
             "SELECT * FROM (SELECT h.*, row_number() OVER (PARTITION BY facility_id ORDER BY id DESC) AS n"
-            " FROM status_history h) WHERE n <= ? ORDER BY facility_id, id DESC",
+            " FROM status_history h) AS recent WHERE n <= ? ORDER BY facility_id, id DESC",
             (per_facility,),
         )
         out: dict[int, list[dict]] = {}
@@ -790,6 +829,11 @@ class Store:
         row = self.conn.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
         return dict(row) if row else None
 
+    def fetch_record(self, source: str, *, ok: bool | None = None) -> FetchRecord | None:
+        """The latest fetch of `source` (with `ok`: the latest that succeeded, or failed)."""
+        row = self.last_fetch(source, ok=ok)
+        return FetchRecord.from_row(row) if row else None
+
     # --- reports -----------------------------------------------------------------------------
     # What the monthly review (monitor.report) reads. Times are stored UTC ISO strings, which
     # compare as text; every bound here is inclusive, so `until` is the last second counted.
@@ -915,6 +959,8 @@ class Store:
             self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
                               " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    _CODED = "coalesce({c}, '')"  # one text column of a coded group (PostgreSQL casts integers first)
+
     _FOLLOW_UP_FROM = (" FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
                        " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)")
     _FOLLOW_UP_ORDER = " ORDER BY u.priority, coalesce(f.households, 0) DESC, u.facility_id, u.rule"
@@ -1016,7 +1062,7 @@ class Store:
         import numpy as np
 
         exprs = [f"coalesce({c}, 0)" for c in numeric]
-        exprs += [" || char(31) || ".join(f"coalesce({c}, '')" for c in group) for group in coded]
+        exprs += [" || char(31) || ".join(self._CODED.format(c=c) for c in group) for group in coded]
         cur = self.conn.cursor()
         cur.row_factory = None
         where, params = "", []
@@ -1052,6 +1098,11 @@ class Store:
                 values.append(tuple(v or None for v in fields))
             groups[group] = (join(first + g, np.int32), values)
         return arrays, groups
+
+
+# every write() transaction that changed a row bumps this count (the change token's engine-neutral part)
+_BUMP_CHANGES = ("INSERT INTO meta (key, value) VALUES ('change_count', '1')"
+                 " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
 
 
 # An Actual warning message (not a Cancel) sent by the first parameter, not ended by the second.
