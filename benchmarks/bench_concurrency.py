@@ -332,7 +332,7 @@ def summary_row(label: str, ops: list[Op]) -> str:
     errors = sum(1 for op in ops if op.code != 0)
     elapsed = Phase.window([op for op in ops if op.code == 0])
     rate = len(ok) / elapsed if elapsed else 0.0
-    return (f"| {label} | {len(ok)} | {rate:.1f} | {pct(ok, 50) * 1000:.0f} | {pct(ok, 99) * 1000:.0f} | "
+    return (f"| {label} | {len(ok)} | {rate:.2f} | {pct(ok, 50) * 1000:.0f} | {pct(ok, 99) * 1000:.0f} | "
             f"{max(ok, default=0) * 1000:.0f} | {errors} |")
 
 
@@ -440,8 +440,8 @@ def main() -> None:
         "",
         ("Each update is a fresh `monitor facility update` process (interpreter start-up included in its latency)."
          if args.mode == "cli" else
-         "Each writer is one long-lived process calling the command line in a loop (a new connection per update)."),
-        " The refresh is `monitor alerts refresh` back to back against a loopback CAP feed (a new warning each round,"
+         "Each writer is one long-lived process calling the command line in a loop (a new connection per update).")
+        + " The refresh is `monitor alerts refresh` back to back against a loopback CAP feed (a new warning each round,"
         " then the re-evaluation and the map). Latencies are of acknowledged commands.",
         "",
         *table,
