@@ -219,7 +219,7 @@ def normalise(row: dict, *, crs: str | None = None) -> dict:
         rec[f] = parse_date_field(row.get(f), f)
     b = str(row.get("blocks_heating") or "").strip().lower()
     if b not in ("", "0", "1", "true", "false", "yes", "no", "是", "否"):
-        raise ValueError(f"blocks_heating '{b}' must be 0 or 1")
+        raise ValueError(f"阻断供暖 blocks_heating「{b}」应填 是 或 否；blocks_heating '{b}' must be 是/否, yes/no or 1/0")
     rec["blocks_heating"] = int(b in ("1", "true", "yes", "是"))
     return rec
 

@@ -432,23 +432,34 @@ EXPORT_COLUMNS = ("id", "ref", "name", "kind", "subtype", "status", "severity", 
                   "blocks_heating", "source")
 
 
+# Each column's Chinese name: a CSV heads its columns `中文 english` (tables.heading), and the import
+# reads the English name back (tables.english).
+COLUMN_ZH = {"id": "系统编号", "ref": "台账编号", "name": "名称", "kind": "类别", "subtype": "子类", "status": "状态",
+             "severity": "损毁程度", "lon": "经度", "lat": "纬度", "township": "乡镇", "responsible": "责任人",
+             "phone": "电话", "households": "户数", "people": "人数", "last_inspected": "上次检查", "due": "期限",
+             "notes": "备注", "blocks_heating": "阻断供暖", "source": "来源"}
+
+
 def _export_row(r: dict) -> dict:
     return {c: (r.get("township_name") if c == "township" else r.get(c)) for c in EXPORT_COLUMNS}
 
 
 def to_csv(rows: list[dict]) -> str:
     """CSV text that `facility import` reads back (lon/lat at full precision; formula-like text
-    neutralised by `tables.cell`, which the import undoes)."""
+    neutralised by `tables.cell`, which the import undoes); headers `中文 english`, blocks_heating
+    是/否, both of which the import reads."""
     import csv
     import io
 
-    from .tables import cell
+    from .tables import cell, heading, yes_no
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    w.writeheader()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([heading(COLUMN_ZH[c], c) for c in EXPORT_COLUMNS])
     for r in rows:  # cell(): text that Excel would run as a formula gets a leading apostrophe
-        w.writerow({k: cell(v) for k, v in _export_row(r).items()})
+        row = _export_row(r)
+        row["blocks_heating"] = yes_no(row["blocks_heating"])
+        w.writerow([cell(row[c]) for c in EXPORT_COLUMNS])
     return buf.getvalue()
 
 

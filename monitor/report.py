@@ -481,16 +481,26 @@ def _warning_row(a: dict, begins: str, ends: str | None, follow_ups: list[dict],
 # --- output ----------------------------------------------------------------------------------
 
 CSV_HEAD = ("month", "code", "township") + METRICS
+# Each CSV column's Chinese name (as the printed review heads it): the header reads `中文 english`.
+_METRIC_ZH = {"open": "待处理", "closed": "已完成", "new": "本月新增", "fixed": "本月修复", "repairs": "修复次数",
+              "median_repair_days": "修复用时中位数(天)"}
+CSV_ZH = {"month": "月份", "code": "代码", "township": "乡镇", "rank": "排名", "followups_p1": "待跟进P1",
+          "followups_p2": "待跟进P2", "followups_p3": "待跟进P3", "risk_score": "风险分", "overdue": "逾期",
+          "warnings": "本月预警", "warning_follow_ups": "预警引发跟进",
+          **{f"{m}_{k}": f"{K.KINDS[k].zh}{zh}" for k in KIND_ORDER for m, zh in _METRIC_ZH.items()}}
 
 
 def render_csv(review: Review) -> str:
-    """A wide table: one row per printed township (code order), then the district's total row."""
+    """A wide table: one row per printed township (code order), then the district's total row;
+    headers `中文 english` (tables.heading)."""
+    from .tables import cell, heading
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_HEAD)
+    w.writerow([heading(CSV_ZH[c], c) for c in CSV_HEAD])
     for s in [*review.sections, review.total]:
         shown = s.shown
-        w.writerow([review.window.month, s.code, s.name] + [shown[m] for m in METRICS])
+        w.writerow([review.window.month, s.code, cell(s.name)] + [shown[m] for m in METRICS])
     return buf.getvalue()
 
 

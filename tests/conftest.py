@@ -73,3 +73,15 @@ def table_dump(db: Path) -> dict[str, list[tuple]]:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
     finally:
         conn.close()
+
+
+def csv_records(text: str) -> list[dict]:
+    """The rows of a CSV this tool wrote (headers `中文 english`), keyed by the English names."""
+    import io
+
+    from monitor.tables import english
+
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    header = [english(h) for h in next(reader)]
+    return [dict(zip(header, row)) for row in reader]

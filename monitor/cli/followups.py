@@ -9,6 +9,10 @@ from .context import App, pass_app, table
 TERMINAL_ROWS = 500
 CSV_COLUMNS = ("facility_id", "name", "township", "township_code", "kind", "subtype", "status", "households",
                "responsible", "phone", "rule", "priority", "reason", "reason_en", "since", "closed", "new", "causes")
+CSV_ZH = {"facility_id": "设施编号", "name": "名称", "township": "乡镇", "township_code": "乡镇代码", "kind": "类别",
+          "subtype": "子类", "status": "状态", "households": "户数", "responsible": "责任人", "phone": "电话",
+          "rule": "规则", "priority": "优先级", "reason": "原因", "reason_en": "英文原因", "since": "起始时间",
+          "closed": "关闭时间", "new": "新增", "causes": "起因"}
 
 
 def _priorities(ctx, param, values) -> list[str]:
@@ -102,7 +106,7 @@ def followups(app: App, township, kind, priorities, new, closed, mark_seen, view
         rows = [r for sel in selections for r in store.follow_up_list(decode_causes=not as_csv,
                                                                       limit=limit or None, **filters, **sel)]
         if as_csv:
-            _write_csv(rows, after)
+            _write_csv(rows, after, app.config.timezone)
         else:
             _print(app, rows, outcome, town, new, closed, limit, who=who, seen=seen)
     if mark_seen:
@@ -145,22 +149,54 @@ def _record(r: dict, after: str) -> dict:
             "closed": r["closed"], "new": r["since"] > after and r["closed"] is None}
 
 
-def _write_csv(rows: list[dict], after: str) -> None:
+def _write_csv(rows: list[dict], after: str, tz: str) -> None:
+    """The follow-ups for Excel: headers `中文 english`, times in the district's zone `tz`, 新增 new as
+    是/否, the causes as words; text Excel would run as a formula (a name typed "=...") gets an
+    apostrophe (tables.cell)."""
     import csv
     import io
+    import json
     import sys
+
+    from .. import clock
+    from ..tables import cell, heading, yes_no
 
     buf = io.StringIO()
     buf.write("\ufeff")
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    from ..tables import cell
-
-    for r in rows:  # cell(): text Excel would run as a formula (a name typed "=...") gets an apostrophe
-        rec = {**_record(r, after), "causes": r["causes"] or "[]"}
+    w.writerow([heading(CSV_ZH[c], c) for c in CSV_COLUMNS])
+    for r in rows:
+        rec = _record(r, after)
+        rec.update(since=clock.local(rec["since"], tz), closed=clock.local(rec["closed"], tz), new=yes_no(rec["new"]),
+                   causes=causes_text(json.loads(r["causes"] or "[]")))
         w.writerow([cell(rec[c]) if isinstance(rec[c], str) else "" if rec[c] is None else rec[c]
                     for c in CSV_COLUMNS])
     sys.stdout.write(buf.getvalue())
+
+
+def causes_text(causes: list) -> str:
+    """What caused a follow-up, in words (the stored causes are compact JSON: an alert id, a date).
+
+    >>> causes_text([{"alert": 3, "hazard": "gale", "colour": "blue", "source": "warning"},
+    ...              {"date": "2021-10-15", "what": "due date passed"}])
+    '预警 alert #3 大风 gale 蓝色 blue；2021-10-15 due date passed'
+    """
+    from ..alerts.hazards import HAZARDS
+    from ..ruleset import COLOUR_ZH
+
+    out = []
+    for c in causes:
+        if not isinstance(c, dict):
+            out.append(str(c))
+        elif "alert" in c:
+            h = HAZARDS.get(c.get("hazard"))
+            words = ["预报 forecast" if c.get("source") == "forecast" else "预警 alert", f"#{c['alert']}",
+                     f"{h.zh} {h.en}" if h else str(c.get("hazard") or ""),
+                     f"{COLOUR_ZH.get(c.get('colour'), '')} {c.get('colour') or ''}".strip()]
+            out.append(" ".join(w for w in words if w))
+        else:
+            out.append(" ".join(str(c[k]) for k in ("date", "what") if c.get(k)))
+    return "；".join(out)
 
 
 def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool, limit: int | None, *,
