@@ -178,7 +178,7 @@ def _severity_label(kind_code: str, severity: str | None) -> str:
 @click.option("--crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
               help="手机地图（高德、腾讯）上读取的坐标用 gcj02，存为 WGS-84；gcj02 for coordinates read off a phone "
                    "map app (AMap, Tencent); stored as WGS-84.")
-@click.option("--status", help="初始状态（默认该类的第一个，如 未检查、未整改、受损）；Initial status (default: the "
+@click.option("--status", help="初始状态（默认该类的第一个，如 未检查、待整改、受损）；Initial status (default: the "
                                "kind's first, e.g. unchecked, open, damaged).")
 @click.option("--severity", help="损毁程度：损毁、严重受损、轻微受损、受影响；Flood damage degree: destroyed, major, minor, "
                                  "affected.")

@@ -10,10 +10,10 @@ EXIT_STALE = 1
 
 
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
 def status(app: App, as_json: bool):
-    """Counts, and the freshness of each alert source: last success, last error, age.
+    """数据概况和各预警来源是否及时：最近成功、最近错误、时长；Counts, and the freshness of each alert source: last success, last error, age.
 
     A source is stale when its last successful refresh (a 304 counts) is older than its
     max_age_minutes in config.toml, or it has never refreshed. Exit status 1 when any source
