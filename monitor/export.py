@@ -199,7 +199,8 @@ def write(store: Store, config: Config, fmt: str, out: str | Path, now: datetime
             tmp.unlink()  # GDAL creates the GeoPackage itself
             to_gpkg(data, tmp)
         return {name: len(layer.rows) for name, layer in data.items()}
-    raise UsageError(f"unknown export format '{fmt}'; use geojson, csv or gpkg")
+    raise UsageError(f"未知的导出格式「{fmt}」，请用 geojson、csv 或 gpkg；unknown export format '{fmt}'; use geojson, "
+                     "csv or gpkg")
 
 
 def to_geojson(data: dict[str, Layer]) -> str:
@@ -264,7 +265,7 @@ def to_gpkg(data: dict[str, Layer], path: Path) -> None:
     except ImportError as e:  # pragma: no cover - both are dependencies
         from .errors import DataError
 
-        raise DataError(f"GeoPackage export needs geopandas and pyogrio ({e}); "
+        raise DataError(f"导出 GeoPackage 需要安装 geopandas 和 pyogrio；GeoPackage export needs geopandas and pyogrio ({e}); "
                         "install them with `pip install geopandas pyogrio`") from None
 
     for name in LAYERS:

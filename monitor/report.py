@@ -101,14 +101,16 @@ def month_window(month: str | None, now: datetime, tz: str) -> Window:
     else:
         m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", month or "")
         if not m or not 1 <= int(m.group(2)) <= 12:
-            raise UsageError(f"--month '{month}' is not a month; use YYYY-MM, e.g. 2021-10")
+            raise UsageError(f"--month「{month}」不是月份，请写成 YYYY-MM，如 2021-10；--month '{month}' is not a month; "
+                             "use YYYY-MM, e.g. 2021-10")
         year, mon = int(m.group(1)), int(m.group(2))
     start = datetime(year, mon, 1, tzinfo=zone).astimezone(timezone.utc)
     end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=zone).astimezone(timezone.utc)
     label = f"{year:04d}-{mon:02d}"
     if start > now:
-        raise UsageError(f"--month {label} has not begun yet (it is {clock.local(now, tz)}); "
-                         "pass --as-of to replay a later moment")
+        raise UsageError(f"{label} 月还没开始（现在是 {clock.local(now, tz)}），要回看以后的时刻请加 --as-of；--month "
+                         f"{label} has not begun yet (it is {clock.local(now, tz)}); pass --as-of to replay a later "
+                         "moment")
     complete = now >= end
     cutoff = end - timedelta(seconds=1) if complete else now
     overdue_before = (end if complete else now).astimezone(zone).date()
