@@ -205,7 +205,7 @@ def test_explain_names_what_matched_and_what_did_not(gale):
     assert "✓ gale_fire  P1  蓝色大风预警区内消防隐患未整改（待整改）" in out
     assert "covered by #1 gale blue: 北京市气象台2021年10月09日15时40分发布大风蓝色预警信号" in out
     assert "serves 300 households (at least 200): priority raised 1 level" in out
-    assert "✗ heating_preseason  not matched 未命中\n    ✗ kind fire not in [heating]" in out
+    assert "✗ heating_preseason  未命中 not matched\n    ✗ kind fire not in [heating]" in out
     assert "✗ due 2021-12-01 has not passed (today 2021-10-10)" in out
     out = gale("followups", "--explain", "6", as_of=T1).output
     assert "✗ status verified not in [open, rectifying]" in out
@@ -247,7 +247,8 @@ def test_a_bad_rule_file_is_refused_with_its_line_and_nothing_is_written(gale, t
     for args in (("followups",), ("followups", "--json"), ("followups", "--explain", "1")):
         r = broken(*args, as_of=T2, ok=False)
         assert r.exit_code == 2, r.output
-        assert f"config.toml:{line}: rule gale_fire: unknown hazard 'forest_fyre'" in r.output
+        assert f"config.toml:{line}: 规则 gale_fire 写得不对" in r.output
+        assert "；rule gale_fire: unknown hazard 'forest_fyre'" in r.output
     assert table_dump(gale.db) == before
 
 

@@ -48,11 +48,13 @@ def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...]
     counts = ingest.save(store, [a for doc in parsed for a in doc.alerts])
     for path, doc in zip(files, parsed):
         for w in doc.warnings + [w for a in doc.alerts for w in a.warnings]:
-            echo(f"warning: {path.name}: {w}", err=True)
+            echo(f"提示 warning: {path.name}: {w}", err=True)
         if doc.links:
-            echo(f"note: {path.name} is a {doc.kind} index of {len(doc.links)} messages; "
-                       "`monitor alerts refresh` fetches them", err=True)
-    click.echo(f"{counts.new} new, {counts.duplicate} already stored, {counts.updated} updated, "
+            echo(f"注意：{path.name} 是含 {len(doc.links)} 条预警的 {doc.kind} 索引，请用 monitor alerts refresh 获取；"
+                 f"note: {path.name} is a {doc.kind} index of {len(doc.links)} messages; "
+                 "`monitor alerts refresh` fetches them", err=True)
+    click.echo(f"新增 {counts.new}，已有 {counts.duplicate}，更新 {counts.updated}，取消 {counts.cancelled}；"
+               f"{counts.new} new, {counts.duplicate} already stored, {counts.updated} updated, "
                f"{counts.cancelled} cancelled")
 
 
@@ -124,7 +126,7 @@ def alerts_show(app: App, alert_id: int, as_json: bool):
                    + (f" by {data['withdrawn_by']}: {data['withdrawn_note']}" if data.get("withdrawn_by") else
                       " (retired by a newer forecast)"))
     for w in data.get("warnings") or []:
-        echo(f"warning: {w}")
+        echo(f"提示 warning: {w}")
 
 
 @alerts.command("withdraw")

@@ -218,10 +218,11 @@ def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity,
         echo_json(row)
         return
     same = [r for r in store.facilities_named(row["name"]) if r["id"] != row["id"]]
-    click.echo(f"added #{row['id']} {row['name']} ({row['township_name']}), {_status_label(row['kind'], row['status'])}")
+    click.echo(f"已添加 added #{row['id']} {row['name']} ({row['township_name']}), "
+               f"{_status_label(row['kind'], row['status'])}")
     if same:
-        click.echo(f"note: {len(same)} other facilities have this name (#{same[0]['id']}...); use the id for them",
-                   err=True)
+        click.echo(f"注意：另有 {len(same)} 处设施同名（#{same[0]['id']}…），请用编号指定；note: {len(same)} other "
+                   f"facilities have this name (#{same[0]['id']}...); use the id for them", err=True)
 
 
 # --- importing and exporting ------------------------------------------------------------------
@@ -266,13 +267,14 @@ def facility_import(app: App, file: Path, crs: str, by: str | None, dry_run: boo
     result = import_facilities(store, app.config, file, crs=None if crs == "wgs84" else crs, by=by, dry_run=dry_run,
                                allow_duplicates=allow_duplicates)
     names = {t["code"]: t["name"] for t in store.townships(with_geometry=False)}
-    verb = "would import" if dry_run else "imported"
+    verb = "将导入 would import" if dry_run else "已导入 imported"
     click.echo(f"{verb} {result.count} facilities from {file} (新增 added {result.added}, 更新 updated "
                f"{result.updated}, 未变 unchanged {result.unchanged}): " +
                ", ".join(f"{names.get(c, c)} {n}" for c, n in sorted(result.by_township.items())))
     if result.problem_count:
-        click.echo(f"would refuse {result.problem_count} row(s) ({result.duplicates} repeating a facility), so "
-                   f"nothing would be imported:\n  " + "\n  ".join(problem_lines(result)))
+        click.echo(f"将拒绝 {result.problem_count} 行（其中 {result.duplicates} 行与已有设施重复），因此不会导入任何数据，"
+                   f"请改正后再导入；would refuse {result.problem_count} row(s) ({result.duplicates} repeating a "
+                   f"facility), so nothing would be imported:\n  " + "\n  ".join(problem_lines(result)))
         raise SystemExit(1)
 
 
@@ -374,7 +376,7 @@ def facility_export(app: App, fmt: str, out: Path, **filters):
 
     rows, _ = _select(app, **filters)
     fieldwork.write_export(rows, fmt, out)
-    click.echo(f"wrote {len(rows)} facilities to {out}")
+    click.echo(f"已导出 {len(rows)} 处设施；wrote {len(rows)} facilities to {out}")
 
 
 # --- looking at one facility ------------------------------------------------------------------

@@ -258,17 +258,17 @@ def _explain(app: App, result: dict, as_json: bool) -> None:
     lines = [
         f"设施 #{f['id']} {f['name']} — {f['kind']}/{f['subtype']}, 状态 status {status}, "
         f"{f['households'] or 0} 户 households, {result.get('township_name') or f['township'] or '无乡镇 no township'}",
-        f"as of {clock.local(result['as_of'], tz)}: 供暖季前 pre-season {s['preseason_start']}.., 供暖季 heating season "
+        f"评估时刻 as of {clock.local(result['as_of'], tz)}: 供暖季前 pre-season {s['preseason_start']}.., 供暖季 heating season "
         f"{s['start']}..{s['end']}; 生效预警 active warnings {result['active_alerts']}",
         "",
     ]
     for r in result["rules"]:
         if r["matched"]:
-            since = f"  (open since {clock.local(r['since'], tz)})" if r.get("since") else ""
+            since = f"  (起始 open since {clock.local(r['since'], tz)})" if r.get("since") else ""
             lines.append(f"✓ {r['rule']}  {r['priority']}  {r['reason']}{since}")
             checks = r["checks"]
         else:
-            lines.append(f"✗ {r['rule']}  not matched 未命中")
+            lines.append(f"✗ {r['rule']}  未命中 not matched")
             checks = [ch for ch in r["checks"] if not ch["ok"]] or r["checks"]
         lines += [f"    {'✓' if ch['ok'] else '✗'} {ch['why']}" for ch in checks]
     c = console()

@@ -28,8 +28,8 @@ def init(app: App, townships: Path | None, crs: str | None, force: bool):
 
     store = app.store
     if townships is None and store.count("townships"):
-        click.echo(f"{app.db_path}: up to date, {store.count('townships')} townships, "
-                   f"{store.count('facilities')} facilities")
+        click.echo(f"{app.db_path}: 已是最新，乡镇 {store.count('townships')} 个，设施 {store.count('facilities')} 处；"
+                   f"up to date, {store.count('townships')} townships, {store.count('facilities')} facilities")
         return
     path = townships or app.config.district.townships
     if path is None:
@@ -39,8 +39,8 @@ def init(app: App, townships: Path | None, crs: str | None, force: bool):
                           "[district] townships is not set: pass --townships FILE")
     result = import_townships(store, path, crs=crs, force=force)
     for w in result.warnings:
-        click.echo(f"warning: {w}", err=True)
-    click.echo(f"{app.db_path}: {result.count} townships from {path}")
+        click.echo(f"提示 warning: {w}", err=True)
+    click.echo(f"{app.db_path}: 已加载 {result.count} 个乡镇；{result.count} townships from {path}")
 
 
 @click.group("townships")
@@ -70,8 +70,9 @@ def townships_import(app: App, file: Path, crs: str | None, force: bool):
 
     result = import_townships(app.store, file, crs=crs, force=force)
     for w in result.warnings:
-        click.echo(f"warning: {w}", err=True)
-    click.echo(f"imported {result.count} townships from {file}; facility townships re-derived")
+        click.echo(f"提示 warning: {w}", err=True)
+    click.echo(f"已导入 {result.count} 个乡镇，设施所属乡镇已重新确定；imported {result.count} townships from {file}; "
+               "facility townships re-derived")
 
 
 @townships.command("list")
@@ -85,7 +86,7 @@ def townships_list(app: App, as_json: bool):
         return
     table("乡镇 Townships", ["代码 code", "名称 name", "类型 kind", "设施 facilities", "边界 boundary"],
           [[r["code"], f"{r['name']} {r['name_en'] or ''}".strip(), r["kind"], r["facilities"],
-            "近似 approximate" if r["approximate"] else "official"] for r in rows])
+            "近似 approximate" if r["approximate"] else "正式 official"] for r in rows])
 
 
 def register(main: click.Group) -> None:

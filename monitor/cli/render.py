@@ -64,7 +64,7 @@ def demo(app: App, demo_db: Path | None, out: Path | None):
     s = run(app.config, db=db, out=out)
     c = console()
     district = app.config.district.name
-    c.print(f"[bold]{escape(district)}风险监测演示 monitor demo[/bold]  as of {s.as_of}")
+    c.print(f"[bold]{escape(district)}风险监测演示 monitor demo[/bold]  演示时刻 as of {s.as_of}")
     c.print(f"乡镇 townships: {s.townships} ({s.approximate} approximate 近似边界)")
     c.print("设施 facilities: " + ", ".join(f"{k} {v}" for k, v in sorted(s.facilities.items()))
             + "  (sample data 示例数据)")
@@ -77,8 +77,8 @@ def demo(app: App, demo_db: Path | None, out: Path | None):
     for r in s.top:
         c.print(f"  {r['priority']} #{r['facility_id']} {r['name']} ({r['township_name']}): {r['reason']}",
                 markup=False)
-    click.echo(f"database: {s.db}")  # paths are never wrapped
-    click.echo(f"map: {s.map}")
+    click.echo(f"数据库 database: {s.db}")  # paths are never wrapped
+    click.echo(f"地图 map: {s.map}")
     c.print("下一步 next steps (the demo's database, at the demo's moment):")
     for line in next_steps(app, s.db):
         click.echo(f"  {line}")  # never wrapped: each line is a command to copy

@@ -112,7 +112,7 @@ def export(app: App, fmt: str, out: Path):
     from ..export import write
 
     counts = write(app.existing_store(), app.config, fmt, out, clock.now())
-    click.echo(f"wrote {out}: " + ", ".join(f"{layer} {n}" for layer, n in counts.items()))
+    click.echo(f"已导出 wrote {out}: " + ", ".join(f"{layer} {n}" for layer, n in counts.items()))
 
 
 def register(main: click.Group) -> None:
