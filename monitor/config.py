@@ -198,17 +198,20 @@ def load(explicit: str | os.PathLike | None = None) -> Config:
     config = Config(path, data)
     for name, value in data.items():
         if name not in SECTIONS:
-            raise ConfigError(f"{path}:{config.line_of('[' + name)}: 未知的配置节 [{name}]，请检查拼写；unknown "
+            at = config.line_of('[' + name)
+            raise ConfigError(f"{path.name} 第 {at} 行：未知的配置节 [{name}]，请检查拼写；{path}:{at}: unknown "
                               f"section [{name}]; known: {', '.join(sorted(SECTIONS))}")
         allowed = SECTIONS[name]
         if allowed is not None and isinstance(value, dict):
             for key in value:
                 if key not in allowed:
-                    raise ConfigError(f"{path}:{config.key_line(name, key)}: [{name}] 中没有配置项「{key}」，请检查"
-                                      f"拼写；unknown key '{key}' in [{name}]; known: {', '.join(sorted(allowed))}")
+                    at = config.key_line(name, key)
+                    raise ConfigError(f"{path.name} 第 {at} 行：[{name}] 中没有配置项「{key}」，请检查拼写；"
+                                      f"{path}:{at}: unknown key '{key}' in [{name}]; known: "
+                                      f"{', '.join(sorted(allowed))}")
         elif allowed is not None:
-            raise ConfigError(f"{path}:{config.line_of(name)}: {name} 应写成 [{name}] 配置节；{name} must be a [{name}] "
-                              "table")
+            raise ConfigError(f"{path.name} 第 {config.line_of(name)} 行：{name} 应写成 [{name}] 配置节；"
+                              f"{path}:{config.line_of(name)}: {name} must be a [{name}] table")
     _Reader(config).fill()
     return config
 

@@ -146,8 +146,9 @@ def load_rules(config: Config) -> list[Rule]:
 def _rule(config: Config, lines: _Lines, n: int, r: dict, seen: set) -> Rule:
     def bad(msg: str, key: str | None = None) -> ConfigError:
         name = r.get("id") if isinstance(r, dict) and isinstance(r.get("id"), str) else f"#{n + 1}"
-        return ConfigError(f"{config.path}:{lines.key(n, key) or '?'}: 规则 {name} 写得不对，请按后面的说明改正；"
-                           f"rule {name}: {msg}")
+        at = lines.key(n, key) or "?"
+        return ConfigError(f"{config.path.name} 第 {at} 行：规则 {name} 写得不对，请按后面的说明改正；"
+                           f"{config.path}:{at}: rule {name}: {msg}")
 
     if not isinstance(r, dict):
         raise bad("each [[rules]] entry must be a table")
@@ -287,8 +288,8 @@ def _check_template(template: str, bad) -> None:
 
 def _section_error(config: Config, section: str, key: str, msg: str) -> ConfigError:
     at = config.key_line(section, key)
-    return ConfigError(f"{config.path}:{at or '?'}: [{section}] {key} 写得不对，请按后面的说明改正；[{section}] {key}: "
-                       f"{msg}")
+    return ConfigError(f"{config.path.name} 第 {at or '?'} 行：[{section}] {key} 写得不对，请按后面的说明改正；"
+                       f"{config.path}:{at or '?'}: [{section}] {key}: {msg}")
 
 
 def _month_day(config: Config, key: str, default: str) -> tuple[int, int]:

@@ -118,7 +118,8 @@ def test_a_config_error_is_chinese_first(tmp_path):
     r = monitor(tmp_path / "m.db", "init", config=config)
     assert r.returncode == 2
     line = said(r)
-    assert "未知的配置节 [nonsense]，请检查拼写；unknown section [nonsense]" in line
+    assert line.startswith("config.toml 第 ") and "行：未知的配置节 [nonsense]，请检查拼写；" in line
+    assert "unknown section [nonsense]" in line
     assert not (tmp_path / "m.db").exists()
 
 

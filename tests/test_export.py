@@ -43,7 +43,7 @@ def db_counts(db) -> dict:
 def export(district, fmt, name, as_of=A4_IN_FORCE):  # noqa: F811
     out = district.tmp / name
     r = district.cli("export", "--format", fmt, "--out", str(out), as_of=as_of)
-    assert r.output.startswith(f"wrote {out}: ")
+    assert r.output.startswith(f"已导出 wrote {out}: ")
     return out, r.output
 
 

@@ -247,8 +247,8 @@ def test_a_bad_rule_file_is_refused_with_its_line_and_nothing_is_written(gale, t
     for args in (("followups",), ("followups", "--json"), ("followups", "--explain", "1")):
         r = broken(*args, as_of=T2, ok=False)
         assert r.exit_code == 2, r.output
-        assert f"config.toml:{line}: 规则 gale_fire 写得不对" in r.output
-        assert "；rule gale_fire: unknown hazard 'forest_fyre'" in r.output
+        assert f"config.toml:{line}: rule gale_fire: unknown hazard 'forest_fyre'" in r.output
+        assert f"monitor: config.toml 第 {line} 行：规则 gale_fire 写得不对" in r.output
     assert table_dump(gale.db) == before
 
 
