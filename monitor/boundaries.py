@@ -63,7 +63,8 @@ def read_townships(path: str | os.PathLike, crs: str | None = None) -> Townships
     if code_col is None or name_col is None:
         missing = " and ".join(w for w, c in (("code", code_col), ("name", name_col)) if c is None)
         raise DataError(
-            f"{label}: no {missing} column (columns are: {', '.join(map(str, columns.values()))}); "
+            f"{label}: 缺少乡镇代码列 code 或名称列 name，请把相应列改名为 code、name；"
+            f"no {missing} column (columns are: {', '.join(map(str, columns.values()))}); "
             f"name the division-code column 'code' and the name column 'name'"
         )
     kind_col = _find(columns, KIND_COLUMNS)
@@ -78,13 +79,16 @@ def read_townships(path: str | os.PathLike, crs: str | None = None) -> Townships
         name = _text(record.get(name_col))
         where = f"{label}: feature {i}" + (f" ({name})" if name else "")
         if not name:
-            raise DataError(f"{where}: has no name in column '{name_col}'; fill it in or remove the feature")
+            raise DataError(f"{where}: 名称列「{name_col}」为空，请填写或删去该要素；has no name in column '{name_col}'; "
+                            "fill it in or remove the feature")
         code = normalise_code(record.get(code_col))
         if not code:
-            raise DataError(f"{where}: has no division code in column '{code_col}'; fill it in "
+            raise DataError(f"{where}: 代码列「{code_col}」为空，请填写 9 位或 12 位区划代码；"
+                            f"has no division code in column '{code_col}'; fill it in "
                             f"(the 9- or 12-digit GB/T 2260 code)")
         if code in seen:
-            raise DataError(f"{where}: code {code} is used again (first by feature {seen[code]}); "
+            raise DataError(f"{where}: 代码 {code} 重复（第 {seen[code]} 个要素已用），每个乡镇须有自己的代码；"
+                            f"code {code} is used again (first by feature {seen[code]}); "
                             f"each township needs its own code: correct it, or merge the parts into one feature")
         seen[code] = i
         geom = _check_geometry(geom, where, warnings)
@@ -102,7 +106,7 @@ def read_townships(path: str | os.PathLike, crs: str | None = None) -> Townships
             "source": (_text(record.get(source_col)) if source_col else None) or os.path.basename(label),
         })
     if not townships:
-        raise DataError(f"{label}: contains no features")
+        raise DataError(f"{label}: 文件中没有要素；contains no features")
     return Townships(townships, warnings)
 
 
@@ -150,11 +154,12 @@ def _read_frame(path):
         import geopandas
         import pyogrio
     except ImportError as e:  # pragma: no cover - both are dependencies of the package
-        raise DataError(f"reading boundary files needs geopandas and pyogrio: pip install geopandas pyogrio ({e})")
+        raise DataError(f"读取边界文件需要安装 geopandas 和 pyogrio；reading boundary files needs geopandas and pyogrio: "
+                        f"pip install geopandas pyogrio ({e})")
 
     label = os.fspath(path)
     if not os.path.exists(label):
-        raise DataError(f"{label}: no such file")
+        raise DataError(f"{label}: 找不到文件，请检查路径；no such file")
     size = os.path.getsize(label)
     if size > MAX_FILE_BYTES:
         raise DataError(f"{label}: 文件过大（{size / 2**20:,.0f} MB，上限 {MAX_FILE_BYTES / 2**20:,.0f} MB）；"
@@ -165,11 +170,13 @@ def _read_frame(path):
     try:
         layers = pyogrio.list_layers(label)
     except Exception as e:
-        raise DataError(f"{label}: cannot be read as GeoJSON, Shapefile or GeoPackage ({_first_line(e)})") from None
+        raise DataError(f"{label}: 无法作为 GeoJSON、Shapefile 或 GeoPackage 读取；cannot be read as GeoJSON, "
+                        f"Shapefile or GeoPackage ({_first_line(e)})") from None
     if len(layers) > 1:
         polygonal = [str(n) for n, t in layers if t and "polygon" in str(t).lower()]
         if not polygonal:
-            raise DataError(f"{label}: none of its layers ({', '.join(str(n) for n, _ in layers)}) has polygons")
+            raise DataError(f"{label}: 没有一个图层含有面，请导出乡镇面图层；none of its layers "
+                            f"({', '.join(str(n) for n, _ in layers)}) has polygons")
         kwargs["layer"] = polygonal[0]
         if len(polygonal) > 1:
             warnings.append(f"{label}: {len(polygonal)} polygon layers; read '{polygonal[0]}' "
@@ -187,7 +194,7 @@ def _read_frame(path):
     try:
         gdf = geopandas.read_file(label, engine="pyogrio", **kwargs)
     except Exception as e:
-        raise DataError(f"{label}: cannot be read ({_first_line(e)})") from None
+        raise DataError(f"{label}: 无法读取 cannot be read ({_first_line(e)})") from None
     return _with_geometry(gdf, label), warnings, label
 
 
@@ -216,7 +223,8 @@ def _to_wgs84(gdf, crs, label, warnings):
         try:
             gdf = gdf.set_crs(crs, allow_override=True)
         except Exception as e:
-            raise DataError(f"--crs {crs}: not a coordinate reference system ({_first_line(e)}); "
+            raise DataError(f"--crs {crs} 不是坐标系，请用如 EPSG:4326、EPSG:4547 或 gcj02；"
+                            f"--crs {crs}: not a coordinate reference system ({_first_line(e)}); "
                             f"use e.g. EPSG:4326, EPSG:4547 or gcj02") from None
         if declared is not None and not declared.equals(gdf.crs):
             warnings.append(f"{label}: declares {declared.to_string()}; read as {crs} as asked")
@@ -224,7 +232,8 @@ def _to_wgs84(gdf, crs, label, warnings):
         try:
             gdf = gdf.to_crs("EPSG:4326")
         except Exception as e:
-            raise DataError(f"{label}: cannot reproject from {gdf.crs} to WGS-84 ({_first_line(e)})") from None
+            raise DataError(f"{label}: 无法转换到 WGS-84，请检查文件的坐标系；cannot reproject from {gdf.crs} to WGS-84 "
+                            f"({_first_line(e)})") from None
     _check_range(gdf, label)
     if gcj:
         from . import gcj02
@@ -248,7 +257,8 @@ def _check_range(gdf, label):
         if bad.any():
             name = _feature_name(gdf, i - 1)
             x, y = xy[bad][0]
-            raise DataError(f"{label}: feature {i}{name}: coordinates ({x:.1f}, {y:.1f}) are not "
+            raise DataError(f"{label}: feature {i}{name}: 坐标不是经纬度，文件使用了未声明的投影坐标系，请补上 .prj 或用 "
+                            f"--crs EPSG:xxxx 指定；coordinates ({x:.1f}, {y:.1f}) are not "
                             f"longitude/latitude, so the file uses a projected CRS it does not declare "
                             f"(a Shapefile without its .prj?): add the .prj, or name the CRS with "
                             f"--crs EPSG:xxxx")
@@ -258,16 +268,19 @@ def _check_geometry(geom, where, warnings):
     import shapely
 
     if geom is None or geom.is_empty:
-        raise DataError(f"{where}: has no geometry; draw its boundary or remove the feature")
+        raise DataError(f"{where}: 没有图形，请画出边界或删去该要素；has no geometry; draw its boundary or remove the "
+                        "feature")
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise DataError(f"{where}: geometry is a {geom.geom_type}, not a Polygon or MultiPolygon; "
+        raise DataError(f"{where}: 图形不是面，乡镇边界须为面，请导出面图层；"
+                        f"geometry is a {geom.geom_type}, not a Polygon or MultiPolygon; "
                         f"township boundaries must be areas — export the polygon layer")
     geom = shapely.force_2d(geom)
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         geom = polygonal_parts(shapely.make_valid(geom))
         if geom.is_empty:
-            raise DataError(f"{where}: geometry is invalid ({reason}) and nothing is left after repair; "
+            raise DataError(f"{where}: 图形无效且修复后为空，请在 QGIS 中修正；"
+                            f"geometry is invalid ({reason}) and nothing is left after repair; "
                             f"fix it in QGIS (Vector > Geometry Tools > Check Validity)")
         warnings.append(f"{where}: invalid geometry ({reason}) was repaired")
     return geom
@@ -341,7 +354,7 @@ def _bool(value, where) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise DataError(f"{where}: approximate = '{value}' is not true/false")
+    raise DataError(f"{where}: approximate「{value}」应为 true 或 false；approximate = '{value}' is not true/false")
 
 
 def _first_line(e: Exception) -> str:

@@ -47,7 +47,8 @@ def parse(text: str, *, what: str = "time", tz: str = "Asia/Shanghai") -> dateti
     try:
         dt = datetime.fromisoformat(t)
     except ValueError:
-        raise UsageError(f"{what}: '{text}' is not a time; use e.g. 2021-10-10T08:00+08:00") from None
+        raise UsageError(f"{what}「{text}」不是时间，请写成如 2021-10-10T08:00+08:00；{what}: '{text}' is not a time; "
+                         "use e.g. 2021-10-10T08:00+08:00") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
     return dt.astimezone(timezone.utc)
@@ -57,7 +58,7 @@ def parse_date(text: str, *, what: str = "date") -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"{what}: '{text}' is not a date; use YYYY-MM-DD") from None
+        raise UsageError(f"{what}「{text}」不是日期，请写成 YYYY-MM-DD；{what}: '{text}' is not a date; use YYYY-MM-DD") from None
 
 
 def iso(dt: datetime | None) -> str | None:

@@ -181,8 +181,10 @@ def find(explicit: str | os.PathLike | None = None) -> Path:
         if candidate and Path(candidate).is_file():
             return Path(candidate).resolve()
         if candidate is explicit and explicit:
-            raise ConfigError(f"config file {explicit} not found; pass an existing --config")
-    raise ConfigError("no config.toml found; pass --config PATH or set MONITOR_CONFIG")
+            raise ConfigError(f"找不到配置文件 {explicit}，请用 --config 指定一个存在的文件；config file {explicit} not "
+                              "found; pass an existing --config")
+    raise ConfigError("找不到 config.toml，请用 --config PATH 指定或设置 MONITOR_CONFIG；no config.toml found; pass "
+                      "--config PATH or set MONITOR_CONFIG")
 
 
 def load(explicit: str | os.PathLike | None = None) -> Config:
@@ -190,22 +192,26 @@ def load(explicit: str | os.PathLike | None = None) -> Config:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: {e}") from None
+        raise ConfigError(f"{path}: 配置文件格式错误，请按提示改正；{e}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(f"{path}: 不是 UTF-8 文本，请另存为 UTF-8；not UTF-8 text") from None
     config = Config(path, data)
     for name, value in data.items():
         if name not in SECTIONS:
-            raise ConfigError(f"{path}:{config.line_of('[' + name)}: unknown section [{name}]; "
-                              f"known: {', '.join(sorted(SECTIONS))}")
+            at = config.line_of('[' + name)
+            raise ConfigError(f"{path.name} 第 {at} 行：未知的配置节 [{name}]，请检查拼写；{path}:{at}: unknown "
+                              f"section [{name}]; known: {', '.join(sorted(SECTIONS))}")
         allowed = SECTIONS[name]
         if allowed is not None and isinstance(value, dict):
             for key in value:
                 if key not in allowed:
-                    raise ConfigError(f"{path}:{config.key_line(name, key)}: unknown key '{key}' in [{name}]; "
-                                      f"known: {', '.join(sorted(allowed))}")
+                    at = config.key_line(name, key)
+                    raise ConfigError(f"{path.name} 第 {at} 行：[{name}] 中没有配置项「{key}」，请检查拼写；"
+                                      f"{path}:{at}: unknown key '{key}' in [{name}]; known: "
+                                      f"{', '.join(sorted(allowed))}")
         elif allowed is not None:
-            raise ConfigError(f"{path}:{config.line_of(name)}: {name} must be a [{name}] table")
+            raise ConfigError(f"{path.name} 第 {config.line_of(name)} 行：{name} 应写成 [{name}] 配置节；"
+                              f"{path}:{config.line_of(name)}: {name} must be a [{name}] table")
     _Reader(config).fill()
     return config
 

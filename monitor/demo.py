@@ -92,7 +92,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
             reader = csv.DictReader(f)
             return list(reader.fieldnames or []), list(reader)
     except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+        raise DataError(f"{path}: 无法读取 cannot read ({e.strerror})") from None
 
 
 def _mornings(first: datetime, last: datetime, tz: str) -> list[datetime]:

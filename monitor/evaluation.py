@@ -115,7 +115,8 @@ def run_site(store: Store, config: Config, facility_id: int, now: datetime | Non
     with store.write():  # the site cannot change between reading and recording it
         row = store.facility(facility_id)
         if row is None:
-            raise UsageError(f"no facility {facility_id}; `monitor facility list` shows them")
+            raise UsageError(f"没有编号为 {facility_id} 的设施，设施见 `monitor facility list`；no facility "
+                             f"{facility_id}; `monitor facility list` shows them")
         townships = [t["code"] for t in store.townships(with_geometry=False)]
         areas = prepare_areas(in_force(store, now), townships)
         f = _one_facility(row, townships)
@@ -134,7 +135,8 @@ def explain(store: Store, config: Config, facility_id: int, now: datetime | None
     rules = load_rules(config)
     row = store.facility(facility_id)
     if row is None:
-        raise UsageError(f"no facility {facility_id}; `monitor facility list` shows them")
+        raise UsageError(f"没有编号为 {facility_id} 的设施，设施见 `monitor facility list`；no facility {facility_id}; "
+                         "`monitor facility list` shows them")
     today = clock.local_date(now, config.timezone)
     season = season_at(config, today)
     towns = store.townships(with_geometry=False)

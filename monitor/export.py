@@ -23,7 +23,8 @@ times as stored (UTC ISO 8601), dates as typed (YYYY-MM-DD):
 Formats:
 - `geojson`: one RFC 7946 FeatureCollection; each feature's `layer` property names its layer.
 - `csv`: the facilities layer only (one row per facility, lon and lat columns), UTF-8 with a BOM
-  so that Excel reads the Chinese; text starting with = + - @ gets a leading apostrophe so that
+  so that Excel reads the Chinese; headers `中文 english`, flags 是/否 and created/updated in the
+  district's zone (as the tables show them); text starting with = + - @ gets a leading apostrophe so that
   Excel shows it rather than running it (`tables.cell`); polygons belong in the GeoJSON or the
   GeoPackage.
 - `gpkg`: a GeoPackage with the four layers (written by pyogrio), EPSG:4326; opens in QGIS.
@@ -174,14 +175,15 @@ def write(store: Store, config: Config, fmt: str, out: str | Path, now: datetime
         write_text(out, to_geojson(data), "geojson")
         return {name: len(layer.rows) for name, layer in data.items()}
     if fmt == "csv":
-        write_text(out, to_csv(data["facilities"]), "csv", encoding="utf-8-sig")
+        write_text(out, to_csv(data["facilities"], config.timezone), "csv", encoding="utf-8-sig")
         return {"facilities": len(data["facilities"].rows)}
     if fmt == "gpkg":
         with replacing(out, "gpkg") as tmp:
             tmp.unlink()  # GDAL creates the GeoPackage itself
             to_gpkg(data, tmp)
         return {name: len(layer.rows) for name, layer in data.items()}
-    raise UsageError(f"unknown export format '{fmt}'; use geojson, csv or gpkg")
+    raise UsageError(f"未知的导出格式「{fmt}」，请用 geojson、csv 或 gpkg；unknown export format '{fmt}'; use geojson, "
+                     "csv or gpkg")
 
 
 def to_geojson(data: dict[str, Layer]) -> str:
@@ -199,18 +201,33 @@ def to_geojson(data: dict[str, Layer]) -> str:
     return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False) + "\n"
 
 
-def to_csv(layer: Layer) -> str:
-    """The facilities layer as CSV; text that Excel would run as a formula is neutralised (tables.cell)."""
+# The facilities columns' Chinese names, for the CSV's `中文 english` headers.
+CSV_ZH = {"kind_zh": "类别中文", "subtype_zh": "子类中文", "status_zh": "状态中文", "open": "待处理",
+          "township_name": "乡镇名称", "overdue": "逾期", "created": "创建时间", "updated": "更新时间",
+          "followup_priority": "跟进优先级", "followup_count": "跟进数", "followup_rules": "跟进规则",
+          "followup_reasons": "跟进原因", "township": "乡镇代码"}
+TIME_COLUMNS = ("created", "updated")
+
+
+def to_csv(layer: Layer, tz: str = "Asia/Shanghai") -> str:
+    """The facilities layer as CSV for Excel: headers `中文 english`, flags 是/否, times in the
+    district's zone `tz` (as the tables show them); text that Excel would run as a formula is
+    neutralised (tables.cell)."""
     import csv
     import io
 
-    from .tables import cell
+    from .fieldwork import COLUMN_ZH
+    from .tables import cell, heading, yes_no
 
+    names = {**COLUMN_ZH, **CSV_ZH}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*COLUMNS["facilities"], "lon", "lat"])
+    w.writerow([heading(names[c], c) for c in (*COLUMNS["facilities"], "lon", "lat")])
+    flags = [c for c, t in SCHEMA["facilities"].items() if t == "bool"]
     for row, geom in zip(layer.rows, layer.geometries):
-        w.writerow([cell(_cell(row[c])) for c in COLUMNS["facilities"]] + [repr(geom.x), repr(geom.y)])
+        shown = {**row, **{c: yes_no(row[c]) for c in flags},
+                 **{c: clock.local(row[c], tz) for c in TIME_COLUMNS}}
+        w.writerow([cell(_cell(shown[c])) for c in COLUMNS["facilities"]] + [repr(geom.x), repr(geom.y)])
     return buf.getvalue()
 
 
@@ -231,7 +248,7 @@ def to_gpkg(data: dict[str, Layer], path: Path) -> None:
     except ImportError as e:  # pragma: no cover - both are dependencies
         from .errors import DataError
 
-        raise DataError(f"GeoPackage export needs geopandas and pyogrio ({e}); "
+        raise DataError(f"导出 GeoPackage 需要安装 geopandas 和 pyogrio；GeoPackage export needs geopandas and pyogrio ({e}); "
                         "install them with `pip install geopandas pyogrio`") from None
 
     for name in LAYERS:

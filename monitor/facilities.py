@@ -57,7 +57,7 @@ def _starts_with_brace(path: Path) -> bool:
         with open(path, "rb") as f:
             return f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
     except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+        raise DataError(f"{path}: 无法读取 cannot read ({e.strerror})") from None
 
 
 def _read_text(path: Path) -> str:
@@ -68,7 +68,7 @@ def _read_text(path: Path) -> str:
     try:
         return data.decode(sniff_encoding(data, complete=True))
     except (DataError, UnicodeDecodeError):
-        raise DataError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+        raise DataError(f"{path}: 不是 UTF-8 文本，请另存为 UTF-8；not UTF-8 text; save it as UTF-8") from None
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -81,12 +81,13 @@ def _geojson_rows(path: Path, text: str) -> list[dict]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        raise DataError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+        raise DataError(f"{path}: 第 {e.lineno} 行起不是有效的 JSON，请检查文件；not valid JSON (line {e.lineno}: "
+                        f"{e.msg})") from None
     features = doc.get("features") if isinstance(doc, dict) else None
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
     if not isinstance(features, list):
-        raise DataError(f"{path}: not a GeoJSON FeatureCollection of points")
+        raise DataError(f"{path}: 不是点要素的 GeoJSON 集合；not a GeoJSON FeatureCollection of points")
     rows = []
     for n, feat in enumerate(features, start=1):
         feat = feat if isinstance(feat, dict) else {}
@@ -95,7 +96,7 @@ def _geojson_rows(path: Path, text: str) -> list[dict]:
         coords = geom.get("coordinates") if geom.get("type") == "Point" else None
         props["lon"], props["lat"] = (coords[0], coords[1]) if coords and len(coords) >= 2 else ("", "")
         if geom.get("type") not in (None, "Point"):
-            props["_geometry_error"] = f"geometry is a {geom.get('type')}, not a Point"
+            props["_geometry_error"] = f"几何不是点，请只导入点；geometry is a {geom.get('type')}, not a Point"
         rows.append({**props, "_where": f"feature {n}"})
     return rows
 
@@ -104,12 +105,12 @@ def clean_text(value, field: str, *, required: bool = False) -> str | None:
     text = "" if value is None else str(value).strip()
     if not text:
         if required:
-            raise ValueError(f"{field} is empty")
+            raise ValueError(f"{field} 为空，请填写；{field} is empty")
         return None
     if (CONTROL if field in MULTILINE_FIELDS else CONTROL_OR_NEWLINE).search(text):
-        raise ValueError(f"{field} contains control characters")
+        raise ValueError(f"{field} 含有控制字符，请删去；{field} contains control characters")
     if len(text) > MAX_TEXT:
-        raise ValueError(f"{field} is longer than {MAX_TEXT} characters")
+        raise ValueError(f"{field} 超过 {MAX_TEXT} 个字符，请缩短；{field} is longer than {MAX_TEXT} characters")
     return text
 
 
@@ -120,16 +121,16 @@ def parse_date_field(value, field: str) -> str | None:
     try:
         return date.fromisoformat(text[:10]).isoformat()
     except ValueError:
-        raise ValueError(f"{field} '{text}' is not a date (YYYY-MM-DD)") from None
+        raise ValueError(f"{field}「{text}」不是日期，请写成 YYYY-MM-DD；{field} '{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def parse_coord(value, field: str, low: float, high: float) -> float:
     try:
         x = float(unicodedata.normalize("NFKC", str(value)).strip())  # full-width digits too
     except (TypeError, ValueError):
-        raise ValueError(f"{field} '{value}' is not a number") from None
+        raise ValueError(f"{field}「{value}」不是数字；{field} '{value}' is not a number") from None
     if not math.isfinite(x) or not low <= x <= high:
-        raise ValueError(f"{field} {value} is out of range ({low}..{high})")
+        raise ValueError(f"{field} {value} 超出范围 {low}..{high}；{field} {value} is out of range ({low}..{high})")
     return x
 
 
@@ -188,7 +189,8 @@ def normalise(row: dict, *, crs: str | None = None) -> dict:
     if row.get("_geometry_error"):
         raise ValueError(row["_geometry_error"])
     if row.get("_extra"):
-        raise ValueError(f"has {row['_extra']} more cells than the header has columns")
+        raise ValueError(f"比表头多 {row['_extra']} 个单元格，请检查逗号；has {row['_extra']} more cells than the header "
+                         "has columns")
     # kinds' lookups raise UnknownName (a ValueError) saying what is close and what is known
     kind = K.lookup_kind(clean_text(row.get("kind"), "kind", required=True))
     subtype = K.lookup_subtype(kind, clean_text(row.get("subtype"), "subtype", required=True))
@@ -204,14 +206,14 @@ def normalise(row: dict, *, crs: str | None = None) -> dict:
     rec = {"kind": kind.code, "subtype": subtype, "status": status, "severity": severity, "lon": lon, "lat": lat}
     rec["ref"] = clean_text(row.get("ref"), "ref")
     if rec["ref"] and len(rec["ref"]) > MAX_REF:
-        raise ValueError(f"ref is longer than {MAX_REF} characters")
+        raise ValueError(f"台账编号 ref 超过 {MAX_REF} 个字符；ref is longer than {MAX_REF} characters")
     for f in TEXT_FIELDS:
         rec[f] = clean_text(row.get(f), f, required=(f == "name"))
     for f in INT_FIELDS:
         v = str(row.get(f) or "").strip()
         if v:
             if not re.fullmatch(r"\d{1,9}", v):
-                raise ValueError(f"{f} '{v}' is not a whole number >= 0")
+                raise ValueError(f"{f}「{v}」应为不小于 0 的整数；{f} '{v}' is not a whole number >= 0")
             rec[f] = int(v)
         else:
             rec[f] = 0
@@ -219,7 +221,7 @@ def normalise(row: dict, *, crs: str | None = None) -> dict:
         rec[f] = parse_date_field(row.get(f), f)
     b = str(row.get("blocks_heating") or "").strip().lower()
     if b not in ("", "0", "1", "true", "false", "yes", "no", "是", "否"):
-        raise ValueError(f"blocks_heating '{b}' must be 0 or 1")
+        raise ValueError(f"阻断供暖 blocks_heating「{b}」应填 是 或 否；blocks_heating '{b}' must be 是/否, yes/no or 1/0")
     rec["blocks_heating"] = int(b in ("1", "true", "yes", "是"))
     return rec
 

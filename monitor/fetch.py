@@ -202,7 +202,8 @@ class Fetcher:
                 if path.is_dir() else [path]
             stats = [p.stat() for p in files]
         except OSError as e:
-            raise DataError(f"{e.filename or path}: cannot read ({e.strerror})") from None
+            raise DataError(f"无法读取 {e.filename or path}，请检查路径和权限；{e.filename or path}: cannot read "
+                            f"({e.strerror})") from None
         newest = max((st.st_mtime for st in stats), default=0)
         signature = (f"{datetime.fromtimestamp(newest, timezone.utc):%Y-%m-%dT%H:%M:%S.%fZ}"
                      f" {len(files)} files {sum(st.st_size for st in stats)} bytes")
@@ -256,14 +257,16 @@ class Fetcher:
 
     async def _forecast(self, source: Source, out: Fetched) -> None:
         if not self.townships:
-            raise DataError("a forecast source needs townships (monitor init) to fetch for")
+            raise DataError("预报来源需要乡镇，请先运行 monitor init；a forecast source needs townships (monitor init) to "
+                            "fetch for")
         template = expand(source.url, f"source '{source.name}' url")
         headers = {k: expand(v, f"source '{source.name}' header {k}") for k, v in source.headers}
 
         async def one(t):
             lon, lat = t.get("lon"), t.get("lat")
             if lon is None or lat is None:
-                raise DataError(f"township {t['code']} has no centre (lon/lat) to fetch a forecast for")
+                raise DataError(f"乡镇 {t['code']} 没有中心点，无法获取预报，请重新导入乡镇；township {t['code']} has no "
+                                f"centre (lon/lat) to fetch a forecast for")
             url = template.replace("{lat}", f"{lat:.4f}").replace("{lon}", f"{lon:.4f}")
             r = await self.get(url, source, headers=headers)
             doc = self._parse(source, r.body, what=f"forecast for {t['code']}", point=(lon, lat, t["code"]),
@@ -291,7 +294,8 @@ class Fetcher:
             raise DataError(f"{what}: {e}") from None
         expected = {"cap": ("cap", "atom", "rss")}.get(source.kind, (source.kind,))
         if doc.kind not in expected:
-            raise DataError(f"{what}: a {doc.kind} document, but source '{source.name}' is kind {source.kind}")
+            raise DataError(f"{what}: 文件类型与来源「{source.name}」的 kind 不符，请改正 config.toml；a {doc.kind} "
+                            f"document, but source '{source.name}' is kind {source.kind}")
         return doc
 
     def _max_bytes(self, source: Source) -> int:
@@ -332,7 +336,7 @@ class Fetcher:
                 why = f"network error ({_reason(e)})"
             except (httpx.DecodingError, httpx.TooManyRedirects, httpx.UnsupportedProtocol,
                     httpx.LocalProtocolError, httpx.InvalidURL) as e:
-                raise DataError(f"{shown}: {type(e).__name__}: {e}") from None
+                raise DataError(f"{shown}: 无法获取，请检查地址；{type(e).__name__}: {e}") from None
             except httpx.TransportError as e:
                 why = f"{type(e).__name__} ({_reason(e)})"
             if attempt == s.retries:
@@ -341,8 +345,8 @@ class Fetcher:
             log.debug("%s: %s: %s; retrying in %.1f s (attempt %d of %d)", source.name, shown, why, delay,
                       attempt + 2, s.retries + 1)
             await asyncio.sleep(delay)
-        raise _status(SourceUnreachable(f"{shown}: {why}" + (f" (after {s.retries + 1} attempts)" if s.retries else "")),
-                      status)
+        raise _status(SourceUnreachable(f"{shown}: 暂时无法连接，稍后再试；{why}"
+                                        + (f" (after {s.retries + 1} attempts)" if s.retries else "")), status)
 
     async def _attempt(self, url: str, source: Source, headers: dict) -> _Response:
         limit = self._max_bytes(source)
@@ -352,20 +356,22 @@ class Fetcher:
             if r.status_code == 304 or r.status_code == 429 or r.status_code >= 500:
                 return out
             if not 200 <= r.status_code < 300:
-                raise _status(DataError(f"{_shown(url)}: HTTP {r.status_code} {r.reason_phrase}"), r.status_code)
+                raise _status(DataError(f"{_shown(url)}: 服务器拒绝请求，请检查地址和密钥；HTTP {r.status_code} "
+                                        f"{r.reason_phrase}"), r.status_code)
             ctype = r.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype not in _NEUTRAL and not any(t in ctype for t in _TYPES[source.kind]):
-                raise DataError(f"{_shown(url)}: served as {ctype}, not {'XML' if source.kind == 'cap' else 'JSON'}"
-                                f" (an error or login page?)")
+                raise DataError(f"{_shown(url)}: 返回的不是预警数据（可能是错误页或登录页）；served as {ctype}, not "
+                                f"{'XML' if source.kind == 'cap' else 'JSON'} (an error or login page?)")
             length = r.headers.get("content-length", "")
             if length.isdigit() and int(length) > limit:
-                raise DataError(f"{_shown(url)}: {int(length):,} bytes announced, over the {limit:,}-byte limit "
-                                "(max_bytes); not downloaded")
+                raise DataError(f"{_shown(url)}: 内容超过 max_bytes 上限，未下载；{int(length):,} bytes announced, over "
+                                f"the {limit:,}-byte limit (max_bytes); not downloaded")
             body = bytearray()
             async for chunk in r.aiter_bytes():
                 body += chunk
                 if len(body) > limit:
-                    raise DataError(f"{_shown(url)}: body over the {limit:,}-byte limit (max_bytes); stopped reading")
+                    raise DataError(f"{_shown(url)}: 内容超过 max_bytes 上限，已停止读取；body over the {limit:,}-byte limit "
+                                    "(max_bytes); stopped reading")
             out.body = bytes(body)
             return out
 
@@ -460,7 +466,7 @@ def _local_or_url(index: Path, link: str) -> Path | str:
     target = (index.parent / link).resolve()
     folder = index.parent.resolve()
     if folder not in target.parents:
-        raise DataError(f"{index}: link '{link}' points outside the index's folder; refused")
+        raise DataError(f"{index}: 链接指向索引文件夹之外，已拒绝；link '{link}' points outside the index's folder; refused")
     return target
 
 

@@ -51,9 +51,10 @@ def clean(value: str | None, what: str, *, limit: int, newlines: bool = False) -
     if not text:
         return None
     if (CONTROL if newlines else CONTROL_OR_NEWLINE).search(text):
-        raise UsageError(f"{what} contains control characters; type plain text")
+        raise UsageError(f"{what} 含有控制字符，请输入普通文字；{what} contains control characters; type plain text")
     if len(text) > limit:
-        raise UsageError(f"{what} is {len(text)} characters long; at most {limit} are kept")
+        raise UsageError(f"{what} 太长（{len(text)} 个字符），最多 {limit} 个，请缩短；{what} is {len(text)} characters "
+                         f"long; at most {limit} are kept")
     return text
 
 
@@ -62,7 +63,8 @@ def typed_date(text: str | None, what: str) -> str | None:
         return None
     text = normalise(text)  # a date typed on a Chinese keyboard: ２０２１－１０－０９
     if len(text) > 40 or CONTROL_OR_NEWLINE.search(text):
-        raise UsageError(f"{what}: '{shown(text)}' is not a date; use YYYY-MM-DD")
+        raise UsageError(f"{what}「{shown(text)}」不是日期，请写成 YYYY-MM-DD；{what}: '{shown(text)}' is not a date; "
+                         "use YYYY-MM-DD")
     return clock.parse_date(text, what=what).isoformat()
 
 
@@ -97,21 +99,25 @@ def find(store: Store, ref: str) -> dict:
     if number.isascii() and number.isdigit():
         row = store.facility(int(number)) if len(number) < 19 else None
         if row is None:
-            raise UsageError(f"no facility with id {shown(number)}; `monitor facility list` shows the ids")
+            raise UsageError(f"没有编号为 {shown(number)} 的设施，编号见 `monitor facility list`；no facility with id "
+                             f"{shown(number)}; `monitor facility list` shows the ids")
         return row
     if not text or len(text) > MAX_REF or CONTROL_OR_NEWLINE.search(text):
-        raise UsageError(f"'{shown(text)}' is neither a facility id nor part of a name")
+        raise UsageError(f"「{shown(text)}」既不是设施编号也不是名称的一部分，请给出编号或名称；'{shown(text)}' is neither "
+                         "a facility id nor part of a name")
     rows = store.facilities_named(text)
     if not rows and folded != text:
         rows = store.facilities_named(folded)
     if len(rows) == 1:
         return store.facility(rows[0]["id"])
     if not rows:
-        raise UsageError(f"no facility named like '{shown(text)}'; `monitor facility list` shows them")
+        raise UsageError(f"没有名称像「{shown(text)}」的设施，设施见 `monitor facility list`；no facility named like "
+                         f"'{shown(text)}'; `monitor facility list` shows them")
     listed = [f"  #{r['id']} {r['name']} ({r['township_name'] or '-'})" for r in rows[:CANDIDATES_SHOWN]]
     if len(rows) > CANDIDATES_SHOWN:
         listed.append(f"  ... and {len(rows) - CANDIDATES_SHOWN} more")
-    raise UsageError(f"'{shown(text)}' matches {len(rows)} facilities; give the id or more of the name:\n"
+    raise UsageError(f"「{shown(text)}」对应 {len(rows)} 处设施，请给出编号或更完整的名称；'{shown(text)}' matches "
+                     f"{len(rows)} facilities; give the id or more of the name:\n"
                      + "\n".join(listed))
 
 
@@ -156,14 +162,16 @@ def update(store: Store, ref: str, status: str | None, *, by: str, note: str | N
     now = now or clock.now()
     by = clean(by, "--by", limit=MAX_BY)
     if not by:
-        raise UsageError("--by is empty; say who made the change")
+        raise UsageError("--by 为空，请写明是谁做的变更；--by is empty; say who made the change")
     note = clean(note, "--note", limit=MAX_NOTE, newlines=True)
     inspected = typed_date(inspected, "--inspected")
     due = typed_date(due, "--due")
     if inspected and inspected > clock.local_date(now, tz).isoformat():
-        raise UsageError(f"--inspected {inspected} is in the future (today is {clock.local_date(now, tz)})")
+        raise UsageError(f"--inspected {inspected} 在今天（{clock.local_date(now, tz)}）之后，请改正日期；--inspected "
+                         f"{inspected} is in the future (today is {clock.local_date(now, tz)})")
     if status is not None and (not status.strip() or len(status) > MAX_REF):
-        raise UsageError(f"--status '{shown(status or '')}' is not a status")
+        raise UsageError(f"--status「{shown(status or '')}」不是状态，可用状态见 --help；--status "
+                         f"'{shown(status or '')}' is not a status")
     if severity is not None and (not severity.strip() or len(severity) > MAX_REF):
         raise UsageError(f"--severity “{shown(severity)}”不是损毁程度；--severity '{shown(severity)}' is not a "
                          "severity (destroyed, major, minor, affected)")
@@ -177,11 +185,12 @@ def update(store: Store, ref: str, status: str | None, *, by: str, note: str | N
         new = status_named(kind, status) if status is not None else old
         if new != old and new not in kind.transitions.get(old, ()):
             allowed = ", ".join(f"{s} {kind.statuses[s].zh}" for s in kind.transitions.get(old, ()))
-            raise UsageError(f"#{facility['id']} {shown(facility['name'])}: {kind.label(old)} cannot become "
+            raise UsageError(f"#{facility['id']} {shown(facility['name'])}: {kind.label(old)} 不能改为 "
+                             f"{kind.label(new)}，可改为：{allowed or '无'}；{kind.label(old)} cannot become "
                              f"{kind.label(new)}; allowed next: {allowed or 'none'}")
         if (old, new) in kind.needs_note and not note:
-            raise UsageError(f"#{facility['id']}: {kind.label(old)} -> {kind.label(new)} needs a note saying "
-                             f"what was done (--note \"...\")")
+            raise UsageError(f"#{facility['id']}: {kind.label(old)} -> {kind.label(new)} 需要备注，请用 --note "
+                             f"写明做了什么；needs a note saying what was done (--note \"...\")")
         old_severity = facility["severity"]
         new_severity = severity_named(kind, severity) if severity is not None else None
         at = clock.iso(now)
@@ -203,7 +212,7 @@ def note(store: Store, ref: str, text: str, *, by: str, now: datetime | None = N
     now = now or clock.now()
     by = clean(by, "--by", limit=MAX_BY)
     if not by:
-        raise UsageError("--by is empty; say who made the change")
+        raise UsageError("--by 为空，请写明是谁做的变更；--by is empty; say who made the change")
     text = clean(text, "the note", limit=MAX_NOTE, newlines=True)
     if not text:
         raise UsageError("备注为空：请写下看到或做了什么；the note is empty: say what was found or done")
@@ -239,7 +248,7 @@ def undo(store: Store, ref: str, *, by: str, note: str | None = None, now: datet
     now = now or clock.now()
     by = clean(by, "--by", limit=MAX_BY)
     if not by:
-        raise UsageError("--by is empty; say who made the change")
+        raise UsageError("--by 为空，请写明是谁做的变更；--by is empty; say who made the change")
     note = clean(note, "--note", limit=MAX_NOTE, newlines=True)
     with store.write():
         facility = find(store, ref)
@@ -247,11 +256,13 @@ def undo(store: Store, ref: str, *, by: str, note: str | None = None, now: datet
         undone = {r["undoes"] for r in rows if r["undoes"] is not None}
         target = next((r for r in reversed(rows) if r["undoes"] is None and r["id"] not in undone), None)
         if target is None or target["old_status"] is None:
-            raise UsageError(f"#{facility['id']}: nothing left to undo (only its creation is left; "
-                             "`monitor facility update` records a new change)")
+            raise UsageError(f"#{facility['id']}: 没有可撤销的变更（只剩创建记录），要改请用 monitor facility update；"
+                             "nothing left to undo (only its creation is left; `monitor facility update` records a "
+                             "new change)")
         if facility["status"] != target["new_status"]:
-            raise DataError(f"#{facility['id']}: status is {facility['status']} but its latest change "
-                            f"#{target['id']} set {target['new_status']}; not undoing")
+            raise DataError(f"#{facility['id']}: 当前状态与最近一次变更不符，未撤销，请查看 monitor facility history；"
+                            f"status is {facility['status']} but its latest change #{target['id']} set "
+                            f"{target['new_status']}; not undoing")
         before = _state_before(rows, target["id"])
         inspected = before["inspected"] if target["inspected"] else facility["last_inspected"]
         due = before["due"] if target["due"] else facility["due"]
@@ -290,13 +301,14 @@ def add(store: Store, fields: dict, *, crs: str | None, by: str, now: datetime |
     now = now or clock.now()
     by = clean(by, "--by", limit=MAX_BY)
     if not by:
-        raise UsageError("--by is empty; say who added the facility")
+        raise UsageError("--by 为空，请写明是谁添加的；--by is empty; say who added the facility")
     try:
         rec = normalise(fields, crs=crs)
     except ValueError as e:
         raise UsageError(shown(str(e), 200)) from None
     if store.count("townships") == 0:
-        raise UsageError("no townships in the database yet; run `monitor init` first")
+        raise UsageError("数据库里还没有乡镇，请先运行 monitor init；no townships in the database yet; run `monitor init` "
+                         "first")
     code = locate(store, [rec["lon"]], [rec["lat"]])[0]
     if code is None:
         from .facilities import outside_hints, outside_message
@@ -340,9 +352,11 @@ def parse_point(text: str, crs: str | None = None) -> tuple[float, float]:
     try:
         lon, lat = (float(p) for p in parts)
     except ValueError:
-        raise UsageError(f"--near '{shown(text)}' is not LON,LAT (e.g. 116.63,40.32)") from None
+        raise UsageError(f"--near「{shown(text)}」不是“经度,纬度”，如 116.63,40.32；--near '{shown(text)}' is not "
+                         "LON,LAT (e.g. 116.63,40.32)") from None
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise UsageError(f"--near {shown(text)} is out of range (lon -180..180, lat -90..90)")
+        raise UsageError(f"--near {shown(text)} 超出范围（经度 -180..180，纬度 -90..90）；--near {shown(text)} is out "
+                         "of range (lon -180..180, lat -90..90)")
     if crs == "gcj02":
         from .gcj02 import gcj_to_wgs
 
@@ -392,7 +406,8 @@ def select(store: Store, filters: Filters, *, today: date) -> list[dict]:
     bbox = None
     if f.near is not None:
         if not (math.isfinite(f.within_km) and 0 < f.within_km <= 1000):
-            raise UsageError(f"--within {f.within_km} km must be more than 0 and at most 1000")
+            raise UsageError(f"--within 须大于 0 且不超过 1000 公里；--within {f.within_km} km must be more than 0 and "
+                             "at most 1000")
         lon, lat = f.near
         dlat = math.degrees(f.within_km / EARTH_RADIUS_KM) * 1.001
         dlon = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
@@ -408,7 +423,7 @@ def select(store: Store, filters: Filters, *, today: date) -> list[dict]:
             r["distance_km"] = round(r["distance_km"], 3)
     sort = f.sort if f.sort in SORT_KEYS else "id"
     if sort == "distance" and f.near is None:
-        raise UsageError("--sort distance needs --near LON,LAT")
+        raise UsageError("按距离排序需要 --near 经度,纬度；--sort distance needs --near LON,LAT")
     column = {"township": "township_name", "distance": "distance_km"}.get(sort, sort)
     present = [r for r in rows if r.get(column) not in (None, "")]
     missing = [r for r in rows if r.get(column) in (None, "")]
@@ -432,23 +447,34 @@ EXPORT_COLUMNS = ("id", "ref", "name", "kind", "subtype", "status", "severity", 
                   "blocks_heating", "source")
 
 
+# Each column's Chinese name: a CSV heads its columns `中文 english` (tables.heading), and the import
+# reads the English name back (tables.english).
+COLUMN_ZH = {"id": "系统编号", "ref": "台账编号", "name": "名称", "kind": "类别", "subtype": "子类", "status": "状态",
+             "severity": "损毁程度", "lon": "经度", "lat": "纬度", "township": "乡镇", "responsible": "责任人",
+             "phone": "电话", "households": "户数", "people": "人数", "last_inspected": "上次检查", "due": "期限",
+             "notes": "备注", "blocks_heating": "阻断供暖", "source": "来源"}
+
+
 def _export_row(r: dict) -> dict:
     return {c: (r.get("township_name") if c == "township" else r.get(c)) for c in EXPORT_COLUMNS}
 
 
 def to_csv(rows: list[dict]) -> str:
     """CSV text that `facility import` reads back (lon/lat at full precision; formula-like text
-    neutralised by `tables.cell`, which the import undoes)."""
+    neutralised by `tables.cell`, which the import undoes); headers `中文 english`, blocks_heating
+    是/否, both of which the import reads."""
     import csv
     import io
 
-    from .tables import cell
+    from .tables import cell, heading, yes_no
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    w.writeheader()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([heading(COLUMN_ZH[c], c) for c in EXPORT_COLUMNS])
     for r in rows:  # cell(): text that Excel would run as a formula gets a leading apostrophe
-        w.writerow({k: cell(v) for k, v in _export_row(r).items()})
+        row = _export_row(r)
+        row["blocks_heating"] = yes_no(row["blocks_heating"])
+        w.writerow([cell(row[c]) for c in EXPORT_COLUMNS])
     return buf.getvalue()
 
 

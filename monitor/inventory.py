@@ -56,7 +56,7 @@ def import_townships(store: Store, path: Path, *, crs: str | None = None, force:
 
     townships = read_townships(path, crs=crs)
     if not townships:
-        raise DataError(f"{path}: no township polygons found")
+        raise DataError(f"{path}: 文件中没有乡镇边界面，请导出面图层；no township polygons found")
     rows = [{**t, "geometry": t["geometry_wkb"], "approximate": int(bool(t.get("approximate")))} for t in townships]
     with store.write():
         store.replace_townships(rows)
@@ -72,7 +72,8 @@ def import_townships(store: Store, path: Path, *, crs: str | None = None, force:
         store.set_facility_townships(zip(codes, facilities["id"]))
     warnings = list(townships.warnings)
     if outside:
-        warnings.append(f"{len(outside)} facilities now lie outside every township (--force)")
+        warnings.append(f"{len(outside)} 个设施现在不在任何乡镇内（--force），请核对边界或设施坐标；{len(outside)} "
+                        "facilities now lie outside every township (--force)")
     return ImportResult(len(rows), warnings=warnings)
 
 
@@ -123,7 +124,7 @@ def import_facilities(store: Store, config: Config, path: Path, *, crs: str | No
     from .facilities import open_rows
 
     if store.count("townships") == 0:
-        raise DataError("no townships in the database yet; run `monitor init` first")
+        raise DataError("数据库里还没有乡镇，请先运行 monitor init；no townships in the database yet; run `monitor init` first")
     result = FacilityImport(dry_run=dry_run)
     run = _FacilityRun(store, result, crs=crs, at=clock.iso(clock.now()), by=who(config, by),
                        note=f"导入 imported from {path.name}", source=path.name, allow_duplicates=allow_duplicates)

@@ -112,13 +112,15 @@ def select(config: Config, only: list[str] | tuple[str, ...] = ()) -> list[Sourc
     """The enabled sources, or the named ones (a disabled source may be named explicitly)."""
     every = configured(config, include_disabled=True)
     if not every:
-        raise ConfigError(f"{config.path}: no [[sources]] configured; nothing to refresh")
+        raise ConfigError(f"{config.path}: 没有配置 [[sources]] 预警来源，无可刷新，请在 config.toml 中添加；no [[sources]] "
+                          "configured; nothing to refresh")
     if not only:
         return [s for s in every if s.enabled]
     names = {s.name: s for s in every}
     unknown = [n for n in only if n not in names]
     if unknown:
-        raise UsageError(f"no source named {', '.join(unknown)}; configured: {', '.join(names)}")
+        raise UsageError(f"没有名为 {', '.join(unknown)} 的来源，已配置：{', '.join(names)}；no source named "
+                         f"{', '.join(unknown)}; configured: {', '.join(names)}")
     return [names[n] for n in dict.fromkeys(only)]
 
 

@@ -101,14 +101,16 @@ def month_window(month: str | None, now: datetime, tz: str) -> Window:
     else:
         m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", month or "")
         if not m or not 1 <= int(m.group(2)) <= 12:
-            raise UsageError(f"--month '{month}' is not a month; use YYYY-MM, e.g. 2021-10")
+            raise UsageError(f"--month「{month}」不是月份，请写成 YYYY-MM，如 2021-10；--month '{month}' is not a month; "
+                             "use YYYY-MM, e.g. 2021-10")
         year, mon = int(m.group(1)), int(m.group(2))
     start = datetime(year, mon, 1, tzinfo=zone).astimezone(timezone.utc)
     end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=zone).astimezone(timezone.utc)
     label = f"{year:04d}-{mon:02d}"
     if start > now:
-        raise UsageError(f"--month {label} has not begun yet (it is {clock.local(now, tz)}); "
-                         "pass --as-of to replay a later moment")
+        raise UsageError(f"{label} 月还没开始（现在是 {clock.local(now, tz)}），要回看以后的时刻请加 --as-of；--month "
+                         f"{label} has not begun yet (it is {clock.local(now, tz)}); pass --as-of to replay a later "
+                         "moment")
     complete = now >= end
     cutoff = end - timedelta(seconds=1) if complete else now
     overdue_before = (end if complete else now).astimezone(zone).date()
@@ -481,16 +483,26 @@ def _warning_row(a: dict, begins: str, ends: str | None, follow_ups: list[dict],
 # --- output ----------------------------------------------------------------------------------
 
 CSV_HEAD = ("month", "code", "township") + METRICS
+# Each CSV column's Chinese name (as the printed review heads it): the header reads `中文 english`.
+_METRIC_ZH = {"open": "待处理", "closed": "已完成", "new": "本月新增", "fixed": "本月修复", "repairs": "修复次数",
+              "median_repair_days": "修复用时中位数(天)"}
+CSV_ZH = {"month": "月份", "code": "代码", "township": "乡镇", "rank": "排名", "followups_p1": "待跟进P1",
+          "followups_p2": "待跟进P2", "followups_p3": "待跟进P3", "risk_score": "风险分", "overdue": "逾期",
+          "warnings": "本月预警", "warning_follow_ups": "预警引发跟进",
+          **{f"{m}_{k}": f"{K.KINDS[k].zh}{zh}" for k in KIND_ORDER for m, zh in _METRIC_ZH.items()}}
 
 
 def render_csv(review: Review) -> str:
-    """A wide table: one row per printed township (code order), then the district's total row."""
+    """A wide table: one row per printed township (code order), then the district's total row;
+    headers `中文 english` (tables.heading)."""
+    from .tables import cell, heading
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_HEAD)
+    w.writerow([heading(CSV_ZH[c], c) for c in CSV_HEAD])
     for s in [*review.sections, review.total]:
         shown = s.shown
-        w.writerow([review.window.month, s.code, s.name] + [shown[m] for m in METRICS])
+        w.writerow([review.window.month, s.code, cell(s.name)] + [shown[m] for m in METRICS])
     return buf.getvalue()
 
 

@@ -134,7 +134,8 @@ def load_rules(config: Config) -> list[Rule]:
     score_weights(config)
     raw = config.data.get("rules", [])
     if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{config.path}: no [[rules]]; the shipped config.toml lists the defaults")
+        raise ConfigError(f"{config.path}: 没有 [[rules]] 规则，请从自带的 config.toml 复制默认规则；no [[rules]]; the shipped "
+                          "config.toml lists the defaults")
     lines = _Lines(config)
     rules, seen = [], set()
     for n, r in enumerate(raw):
@@ -145,7 +146,9 @@ def load_rules(config: Config) -> list[Rule]:
 def _rule(config: Config, lines: _Lines, n: int, r: dict, seen: set) -> Rule:
     def bad(msg: str, key: str | None = None) -> ConfigError:
         name = r.get("id") if isinstance(r, dict) and isinstance(r.get("id"), str) else f"#{n + 1}"
-        return ConfigError(f"{config.path}:{lines.key(n, key) or '?'}: rule {name}: {msg}")
+        at = lines.key(n, key) or "?"
+        return ConfigError(f"{config.path.name} 第 {at} 行：规则 {name} 写得不对，请按后面的说明改正；"
+                           f"{config.path}:{at}: rule {name}: {msg}")
 
     if not isinstance(r, dict):
         raise bad("each [[rules]] entry must be a table")
@@ -285,7 +288,8 @@ def _check_template(template: str, bad) -> None:
 
 def _section_error(config: Config, section: str, key: str, msg: str) -> ConfigError:
     at = config.key_line(section, key)
-    return ConfigError(f"{config.path}:{at or '?'}: [{section}] {key}: {msg}")
+    return ConfigError(f"{config.path.name} 第 {at or '?'} 行：[{section}] {key} 写得不对，请按后面的说明改正；"
+                       f"{config.path}:{at or '?'}: [{section}] {key}: {msg}")
 
 
 def _month_day(config: Config, key: str, default: str) -> tuple[int, int]:

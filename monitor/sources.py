@@ -79,10 +79,12 @@ def fetch_settings(config: Config) -> FetchSettings:
     for key, default in FETCH_DEFAULTS.items():
         value = section.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"{config.path}:{config.key_line('fetch', key)}: [fetch] {key} must be a number >= 0")
+            raise ConfigError(f"{config.path}:{config.key_line('fetch', key)}: [fetch] {key} 应为不小于 0 的数；"
+                              f"[fetch] {key} must be a number >= 0")
         values[key] = type(default)(value)
     if values["concurrency"] < 1:
-        raise ConfigError(f"{config.path}:{config.key_line('fetch', 'concurrency')}: [fetch] concurrency must be at least 1")
+        raise ConfigError(f"{config.path}:{config.key_line('fetch', 'concurrency')}: [fetch] concurrency 至少为 1；"
+                          "[fetch] concurrency must be at least 1")
     contact = str(section.get("contact", "")).strip()
     agent = str(section.get("user_agent", "")).strip() or f"monitor/{__version__}"
     if contact:
@@ -94,14 +96,16 @@ def configured(config: Config, *, include_disabled: bool = False) -> list[Source
     """The [[sources]] of config.toml, in order; ConfigError (with its line) for a bad one."""
     entries = config.data.get("sources", [])
     if not isinstance(entries, list):
-        raise ConfigError(f"{config.path}:{config.line_of('sources')}: sources must be [[sources]] tables")
+        raise ConfigError(f"{config.path}:{config.line_of('sources')}: 预警来源应写成 [[sources]] 表；sources must be "
+                          "[[sources]] tables")
     out: list[Source] = []
     names: set[str] = set()
     for n, entry in enumerate(entries):
         where = f"{config.path}:{_nth_line(config, '[[sources]]', n)}"
         source = _source(entry, where, config)
         if source.name in names:
-            raise ConfigError(f"{where}: a second source named '{source.name}'; names must be unique")
+            raise ConfigError(f"{where}: 来源名「{source.name}」重复，名称须唯一；a second source named '{source.name}'; names "
+                              "must be unique")
         names.add(source.name)
         if source.enabled or include_disabled:
             out.append(source)
@@ -111,36 +115,44 @@ def configured(config: Config, *, include_disabled: bool = False) -> list[Source
 def _source(entry: dict, where: str, config: Config) -> Source:
     unknown = set(entry) - SOURCE_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)} in [[sources]]; known: {sorted(SOURCE_KEYS)}")
+        raise ConfigError(f"{where}: [[sources]] 中有未知配置项，请检查拼写；unknown key(s) {sorted(unknown)} in "
+                          f"[[sources]]; known: {sorted(SOURCE_KEYS)}")
     name = str(entry.get("name", "")).strip()
     if not name:
-        raise ConfigError(f"{where}: a [[sources]] entry needs a name")
+        raise ConfigError(f"{where}: 每个 [[sources]] 都要有 name；a [[sources]] entry needs a name")
     kind = entry.get("kind")
     if kind not in KINDS:
-        raise ConfigError(f"{where}: source '{name}' has kind {kind!r}; known: {', '.join(KINDS)}")
+        raise ConfigError(f"{where}: 来源「{name}」的 kind 不对，可用：{', '.join(KINDS)}；source '{name}' has kind "
+                          f"{kind!r}; known: {', '.join(KINDS)}")
     url, path = entry.get("url"), entry.get("path")
     if bool(url) == bool(path):
-        raise ConfigError(f"{where}: source '{name}' needs exactly one of url or path")
+        raise ConfigError(f"{where}: 来源「{name}」须有 url 或 path 之一（只能一个）；source '{name}' needs exactly one "
+                          "of url or path")
     if url and not re.match(r"(?i)^https?://", str(url)):
-        raise ConfigError(f"{where}: source '{name}': url must start with http:// or https://")
+        raise ConfigError(f"{where}: 来源「{name}」的 url 须以 http:// 或 https:// 开头；source '{name}': url must start "
+                          "with http:// or https://")
     if kind == "forecast" and (not url or "{lat}" not in url or "{lon}" not in url):
-        raise ConfigError(f"{where}: forecast source '{name}' needs a url with {{lat}} and {{lon}} "
+        raise ConfigError(f"{where}: 预报来源「{name}」的 url 须含 {{lat}} 和 {{lon}}；"
+                          f"forecast source '{name}' needs a url with {{lat}} and {{lon}} "
                           "(it is fetched once per township centre)")
     headers = entry.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise ConfigError(f"{where}: source '{name}': headers must be a table of strings")
+        raise ConfigError(f"{where}: 来源「{name}」的 headers 须为字符串表；source '{name}': headers must be a table of "
+                          "strings")
     codes = entry.get("area_codes", [])
     if not isinstance(codes, list) or not all(isinstance(c, str) and c.isdigit() for c in codes):
-        raise ConfigError(f"{where}: source '{name}': area_codes must be a list of division codes as strings")
+        raise ConfigError(f"{where}: 来源「{name}」的 area_codes 须为区划代码字符串列表；source '{name}': area_codes must "
+                          "be a list of division codes as strings")
     numbers = {}
     for key in ("max_age_minutes", "max_bytes", "max_links"):
         value = entry.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-            raise ConfigError(f"{where}: source '{name}': {key} must be a positive number")
+            raise ConfigError(f"{where}: 来源「{name}」的 {key} 须为正数；source '{name}': {key} must be a positive number")
         numbers[key] = value
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise ConfigError(f"{where}: source '{name}': enabled must be true or false")
+        raise ConfigError(f"{where}: 来源「{name}」的 enabled 须为 true 或 false；source '{name}': enabled must be true "
+                          "or false")
     return Source(
         name=name, kind=kind, url=url or None, path=config.resolve(path) if path else None,
         max_age_minutes=float(numbers["max_age_minutes"] or DEFAULT_MAX_AGE_MINUTES),
@@ -157,7 +169,8 @@ def expand(text: str, what: str) -> str:
     def value(m: re.Match) -> str:
         v = os.environ.get(m.group(1))
         if not v:
-            raise DataError(f"{what} needs the environment variable {m.group(1)}, which is not set")
+            raise DataError(f"{what} 需要环境变量 {m.group(1)}，但未设置，请先设置；{what} needs the environment variable "
+                            f"{m.group(1)}, which is not set")
         redaction.remember(v)
         return v
 

@@ -7,6 +7,9 @@ header being row 1), so a file of millions of rows is read in bounded memory. A 
 `MAX_FILE_BYTES`, a field over `MAX_FIELD_CHARS`, text in neither encoding or a workbook that
 cannot be read stops with a DataError naming the file and row.
 
+Headers: a table this tool writes heads each column `中文 english` (`heading`); reading takes
+the English name (`english`), so such a file imports back. Flags are written 是/否 (`yes_no`).
+
 Writing (`cell`): text that starts with = + - @ tab or carriage return would be run as a formula
 by Excel, WPS or LibreOffice (OWASP "CSV injection"), so it gets a leading apostrophe; reading a
 CSV takes that apostrophe off again (`uncell`), so an export imports back unchanged. Plain
@@ -61,6 +64,37 @@ def cell(value) -> str:
     if _needs_quote(text):
         return "'" + text
     return text
+
+
+def heading(zh: str, en: str) -> str:
+    """A column header as the office reads it, Chinese then the English name: `状态 status`.
+
+    >>> heading("状态", "status")
+    '状态 status'
+    """
+    return f"{zh} {en}"
+
+
+_BILINGUAL = re.compile(r"(?P<zh>.*[^\x00-\x7f].*?)\s+(?P<en>[A-Za-z_][A-Za-z0-9_]*)")
+
+
+def english(header: str) -> str:
+    """The English name of a bilingual header (`heading`), or the header as it is.
+
+    >>> english("状态 status"), english("经度 lon"), english("lon"), english("备注")
+    ('status', 'lon', 'lon', '备注')
+    """
+    m = _BILINGUAL.fullmatch(header.strip())
+    return m["en"] if m else header.strip()
+
+
+def yes_no(flag) -> str:
+    """A flag as a spreadsheet cell: 是 or 否 (empty when unknown); the import reads both back.
+
+    >>> yes_no(True), yes_no(0), yes_no(None)
+    ('是', '否', '')
+    """
+    return "" if flag is None else ("是" if flag else "否")
 
 
 def _needs_quote(text: str) -> bool:
@@ -138,7 +172,7 @@ def _find_header(path: Path, rows: Iterator[tuple[int, list[str]]], needs: Seque
     for n, cells in rows:
         if n > HEADER_SEARCH_ROWS:
             break
-        names = {c.strip() for c in cells}
+        names = {english(c) for c in cells}
         if names - {""} and set(needs) <= names:
             return n, _header(path, cells)
     if not needs:
@@ -149,7 +183,7 @@ def _find_header(path: Path, rows: Iterator[tuple[int, list[str]]], needs: Seque
 
 
 def _header(path: Path, cells: list[str]) -> list[str]:
-    columns = [c.strip() for c in cells]
+    columns = [english(c) for c in cells]  # `状态 status` as an export writes it reads as `status`
     seen: set[str] = set()
     for c in columns:
         if c and c in seen:

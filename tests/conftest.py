@@ -97,3 +97,15 @@ def pg_url(pg_server) -> str:
     url = pg_server.new_database()
     yield url
     pg_server.drop_database(url)
+
+
+def csv_records(text: str) -> list[dict]:
+    """The rows of a CSV this tool wrote (headers `中文 english`), keyed by the English names."""
+    import io
+
+    from monitor.tables import english
+
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    header = [english(h) for h in next(reader)]
+    return [dict(zip(header, row)) for row in reader]

@@ -12,7 +12,7 @@ import re
 import sqlite3
 
 import pytest
-from conftest import CONFIG, REPO
+from conftest import CONFIG, REPO, csv_records
 
 from monitor import kinds as K
 from monitor.config import load
@@ -183,7 +183,7 @@ def test_the_monthly_reviews_are_worth_reading(demo):
     def district_row(month):
         out = tmp / f"review-{month}.csv"
         cli("report", "--month", month, "--format", "csv", "--out", str(out), as_of=AS_OF)
-        rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+        rows = csv_records(out.read_text(encoding="utf-8-sig"))
         return next(r for r in rows if r["code"] == "110116000000")
 
     july, october, november = (district_row(m) for m in ("2025-07", "2025-10", "2025-11"))

@@ -15,6 +15,7 @@ import sqlite3
 
 import pytest
 import shapely
+from conftest import csv_records
 from test_report import BS, HOSTILE, QH, TH, district  # noqa: F401  (the module-scoped fixture)
 
 LAYERS = ["townships", "facilities", "warned_areas", "follow_ups"]
@@ -42,7 +43,7 @@ def db_counts(db) -> dict:
 def export(district, fmt, name, as_of=A4_IN_FORCE):  # noqa: F811
     out = district.tmp / name
     r = district.cli("export", "--format", fmt, "--out", str(out), as_of=as_of)
-    assert r.output.startswith(f"wrote {out}: ")
+    assert r.output.startswith(f"已导出 wrote {out}: ")
     return out, r.output
 
 
@@ -104,7 +105,7 @@ def test_csv_is_the_facilities_with_their_follow_ups(district):  # noqa: F811
     out, said = export(district, "csv", "facilities.csv")
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    rows = csv_records(raw.decode("utf-8-sig"))
     n = db_counts(district.cli.db)
     assert len(rows) == n["facilities"] and said.strip().endswith("facilities 11")
     assert {r["name"] for r in rows} == n["names"]
@@ -117,7 +118,7 @@ def test_csv_is_the_facilities_with_their_follow_ups(district):  # noqa: F811
     assert "[P2] 已逾期" in o["followup_reasons"]
     r = by_id[district.ids["R"]]
     assert (r["status"], r["status_zh"], r["open"], r["followup_count"], r["followup_priority"]) == \
-        ("accepted", "已验收", "0", "0", "")
+        ("accepted", "已验收", "否", "0", "")
 
 
 def test_geopackage_opens_with_one_layer_per_table(district):  # noqa: F811

@@ -54,9 +54,9 @@ def test_a_bad_row_imports_nothing(sample, tmp_path):
     r = sample("facility", "import", str(f), ok=False)
     assert r.exit_code == 1
     assert "row 3 (typo): 未知状态“brokn”（供暖设施）" in r.output and "unknown status 'brokn' for heating" in r.output
-    assert "row 5 (nan): lon 'abc' is not a number" in r.output
+    assert "row 5 (nan): lon「abc」不是数字；lon 'abc' is not a number" in r.output
     assert "row 6 (kind): 未知类别“boat”" in r.output and "unknown kind 'boat'" in r.output
-    assert "row 7 (date): due '2021-13-45' is not a date" in r.output
+    assert "row 7 (date): due「2021-13-45」不是日期，请写成 YYYY-MM-DD；due '2021-13-45' is not a date" in r.output
     assert "nothing imported" in r.output
     assert table_dump(sample.db) == before
     # once the field errors are fixed, the point outside the district is named

@@ -278,7 +278,7 @@ def test_path_source_over_its_max_bytes_is_refused(tmp_path):
     f.write_bytes(CMA_BEIJING.read_bytes())
     size = f.stat().st_size
     out = run(Source(name="drop", kind="cma", path=f, max_bytes=size - 1), lambda r: httpx.Response(500))
-    assert out.problem == "data" and out.error == f"{f}: over the {size - 1:,}-byte limit" and out.alerts == []
+    assert out.problem == "data" and out.error.endswith(f"；{f}: over the {size - 1:,}-byte limit") and "太大" in out.error and out.alerts == []
     assert run(Source(name="drop", kind="cma", path=f, max_bytes=size), lambda r: httpx.Response(500)).ok
 
 

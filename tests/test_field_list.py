@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DEMO_AS_OF, REPO, Cli, sample_rows, table_dump
+from conftest import DEMO_AS_OF, REPO, Cli, csv_records, sample_rows, table_dump
 from test_field_update import TANGHEKOU, facility, history
 
 from monitor.gcj02 import wgs_to_gcj
@@ -233,8 +233,7 @@ def test_export_round_trips_through_import(sample, tmp_path, fmt):
 def test_export_with_filters(sample, tmp_path):
     out = tmp_path / "fire.csv"
     sample("facility", "export", "--kind", "fire", "--open", "--out", str(out))
-    with open(out, encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f))
+    rows = csv_records(out.read_text(encoding="utf-8-sig"))
     assert {int(r["id"]) for r in rows} == csv_ids(lambda r: r["kind"] == "fire" and r["status"] in OPEN["fire"])
 
 

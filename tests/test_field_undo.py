@@ -46,7 +46,8 @@ def test_undoing_again_goes_back_one_more_change_then_refuses(site):
     before = table_dump(site.db)
     r = site("facility", "undo", "1", "--by", "c", ok=False)
     assert r.exit_code == 2 and r.output.strip() == (
-        "monitor: #1: nothing left to undo (only its creation is left; "
+        "monitor: #1: 没有可撤销的变更（只剩创建记录），要改请用 monitor facility update；nothing left to undo (only its "
+        "creation is left; "
         "`monitor facility update` records a new change)")
     assert table_dump(site.db) == before
 

@@ -32,10 +32,11 @@ import sqlite3
 import numpy as np
 import pytest
 import shapely
-from conftest import CONFIG, Cli, table_dump
+from conftest import CONFIG, Cli, csv_records, table_dump
 from lxml import html as lxml_html
 
 from monitor.report import METRICS
+from monitor.tables import english
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_BY = "<b>坏</b>"
@@ -222,7 +223,7 @@ def sections(page: str) -> dict[str, dict[str, str]]:
 
 
 def csv_rows(text: str) -> dict[str, dict[str, str]]:
-    return {r["code"]: r for r in csv.DictReader(io.StringIO(text))}
+    return {r["code"]: r for r in csv_records(text)}
 
 
 def kind_numbers(m: dict[str, str], kind: str) -> tuple[str, ...]:
@@ -350,7 +351,8 @@ def test_csv_numbers_equal_the_html(october, district):
     raw = (district.tmp / "october.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the Chinese
     rows = csv_rows(text)
-    assert list(next(csv.reader(io.StringIO(text)))) == ["month", "code", "township", *METRICS]
+    assert [english(h) for h in next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))] == \
+        ["month", "code", "township", *METRICS]
     printed = sections(october)
     assert set(rows) == set(printed) and len(rows) == 17  # 16 townships and the district
     for code, row in rows.items():

@@ -74,7 +74,8 @@ def test_an_import_that_strands_facilities_is_refused_unless_forced(sample, tmp_
     assert table_dump(sample.db) == before
     r = run(sample.db, "townships", "import", west_only(tmp_path), "--force")
     assert r.returncode == 0, r.stderr
-    assert f"warning: {east} facilities now lie outside every township" in r.stderr
+    assert f"提示 warning: {east} 个设施现在不在任何乡镇内" in r.stderr
+    assert f"{east} facilities now lie outside every township" in r.stderr
     assert sqlite3.connect(sample.db).execute("SELECT count(*) FROM facilities WHERE township IS NULL").fetchone()[0] \
         == east
 

@@ -61,8 +61,10 @@ def parse_xml(data: bytes, *, source: str = "file", area_codes: list[str] | None
     if tag == "rss" and not ns:
         return _index("rss", root.findall("channel/item"), _rss_link, source, area_codes)
     if tag == "alert":
-        raise DataError(f"an <alert> in namespace '{ns}', not CAP 1.2 or 1.1 (urn:oasis:names:tc:emergency:cap:1.x)")
-    raise DataError(f"XML with root <{tag}> is not a CAP alert, an Atom feed or an RSS channel")
+        raise DataError(f"不是 CAP 1.2/1.1 预警；an <alert> in namespace '{ns}', not CAP 1.2 or 1.1 "
+                        "(urn:oasis:names:tc:emergency:cap:1.x)")
+    raise DataError(f"不是 CAP 预警、Atom 或 RSS；XML with root <{tag}> is not a CAP alert, an Atom feed or an RSS "
+                    "channel")
 
 
 def parse_alert(
@@ -158,19 +160,20 @@ def _safe_root(data: bytes):
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise DataError(f"XML is not UTF-8 (byte {e.start}) and declares no encoding") from None
+            raise DataError(f"XML 不是 UTF-8 且未声明编码；XML is not UTF-8 (byte {e.start}) and declares no encoding") from None
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
     )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as e:
-        raise DataError(f"not well-formed XML: {e}") from None
+        raise DataError(f"XML 格式错误；not well-formed XML: {e}") from None
     if root is None:
-        raise DataError("XML document has no root element")
+        raise DataError("XML 没有根元素；XML document has no root element")
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise DataError(
+            "已拒绝：XML 声明了实体，预警不需要实体，未展开任何实体；"
             "refused: the XML declares entities (<!ENTITY ...>), which alert messages never need; "
             "none was expanded, read or fetched"
         )

@@ -98,13 +98,15 @@ def parse_cma(doc: dict, *, source: str = "file", area_codes: list[str] | None =
     """A QWeather v7 warning list or alert-format document (already JSON-decoded)."""
     if isinstance(doc.get("error"), dict):  # the alert API's error body
         err = doc["error"]
-        raise DataError(f"QWeather error {err.get('status', '')}: {err.get('title') or err.get('detail') or err}")
+        raise DataError(f"和风天气返回错误；QWeather error {err.get('status', '')}: "
+                        f"{err.get('title') or err.get('detail') or err}")
     if "warning" in doc or "code" in doc:
         code = str(doc.get("code", "200"))
         if code == "204":  # "no data for this location"
             return ParsedDocument("cma", [], [])
         if code != "200":
-            raise DataError(f"QWeather answered code {code} ({_QWEATHER_CODES.get(code, 'unknown')}), no warnings")
+            raise DataError(f"和风天气返回代码 {code}，没有预警；QWeather answered code {code} "
+                            f"({_QWEATHER_CODES.get(code, 'unknown')}), no warnings")
         return ParsedDocument("cma", [_warning(w, source, area_codes) for w in _items(doc, "warning")], [])
     return ParsedDocument("cma", [_alert(a, source, area_codes) for a in _items(doc, "alerts")], [])
 
@@ -112,7 +114,7 @@ def parse_cma(doc: dict, *, source: str = "file", area_codes: list[str] | None =
 def _items(doc: dict, key: str) -> list[dict]:
     items = doc.get(key) or []
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise DataError(f"QWeather '{key}' is not a list of objects")
+        raise DataError(f"和风天气的 {key} 不是对象列表；QWeather '{key}' is not a list of objects")
     return items
 
 

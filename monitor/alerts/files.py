@@ -22,9 +22,9 @@ def read_capped(path: Path, limit: int) -> bytes:
         with open(path, "rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+        raise DataError(f"无法读取 {path}，请检查路径和权限；{path}: cannot read ({e.strerror})") from None
     if len(data) > limit:
-        raise DataError(f"{path}: over the {limit:,}-byte limit")
+        raise DataError(f"文件 {path} 太大（上限 {limit:,} 字节）；{path}: over the {limit:,}-byte limit")
     return data
 
 
@@ -43,5 +43,5 @@ def read_alert_files(paths: list[Path], *, area_codes: list[str] | None = None,
             docs.append(parse_document(data, source="file", max_bytes=MAX_FILE_BYTES, area_codes=area_codes,
                                        point=point, thresholds=thresholds if point else None))
         except DataError as e:
-            raise DataError(f"{path}: {e}; nothing was imported") from None
+            raise DataError(f"{path}: 不是可导入的预警文件，未导入任何内容；{e}; nothing was imported") from None
     return docs

@@ -113,7 +113,8 @@ def parse_forecast(
 def _thresholds(given: dict | None) -> dict[str, float]:
     unknown = set(given or {}) - set(DEFAULT_THRESHOLDS)
     if unknown:
-        raise ConfigError(f"unknown forecast threshold(s) {sorted(unknown)}; known: {sorted(DEFAULT_THRESHOLDS)}")
+        raise ConfigError(f"[forecast] 中有未知的阈值，请检查拼写；unknown forecast threshold(s) {sorted(unknown)}; known: "
+                          f"{sorted(DEFAULT_THRESHOLDS)}")
     return {**DEFAULT_THRESHOLDS, **{k: float(v) for k, v in (given or {}).items()}}
 
 
@@ -138,11 +139,13 @@ class _Block:
             self.warnings.append(f"{self.name}.{variable} in unknown unit '{unit}'; not used")
             return []
         if len(values) != len(self.times):
-            raise DataError(f"Open-Meteo {self.name}.{variable} has {len(values)} values for {len(self.times)} times")
+            raise DataError(f"Open-Meteo 预报数据不完整；Open-Meteo {self.name}.{variable} has {len(values)} values for "
+                            f"{len(self.times)} times")
         try:
             return [(t, t + self.step, convert(float(v))) for t, v in zip(self.times, values) if v is not None]
         except (TypeError, ValueError):
-            raise DataError(f"Open-Meteo {self.name}.{variable} holds a value that is not a number") from None
+            raise DataError(f"Open-Meteo 预报中有非数字的值；Open-Meteo {self.name}.{variable} holds a value that is not a "
+                            "number") from None
 
     def per_day(self, variable: str, units: dict, combine) -> list[Step]:
         """A series combined per local day (min, sum); days with fewer than 18 hours are left out."""
@@ -162,7 +165,7 @@ def _time(value: object, fmt: str, offset: timezone) -> datetime:
             return datetime.fromtimestamp(int(value), timezone.utc)
         return datetime.fromisoformat(str(value)).replace(tzinfo=offset).astimezone(timezone.utc)
     except (TypeError, ValueError, OverflowError, OSError):
-        raise DataError(f"Open-Meteo time '{value}' is not {fmt}") from None
+        raise DataError(f"Open-Meteo 预报的时间格式不对；Open-Meteo time '{value}' is not {fmt}") from None
 
 
 def _drops(minima: list[Step]) -> list[Step]:
@@ -178,7 +181,7 @@ def _drops(minima: list[Step]) -> list[Step]:
 def _distance_warning(doc: dict, lon: float, lat: float) -> list[str]:
     where = geometry.position(doc.get("longitude"), doc.get("latitude"))
     if where is None:  # NaN, Infinity, out of range or not a number: a forecast for no place on Earth
-        raise DataError("Open-Meteo document without a finite latitude/longitude in range "
+        raise DataError("Open-Meteo 预报没有有效的经纬度；Open-Meteo document without a finite latitude/longitude in range "
                         f"({str(doc.get('latitude'))[:20]}, {str(doc.get('longitude'))[:20]})")
     dlon, dlat = where
     km = distance_km(lon, lat, dlon, dlat)

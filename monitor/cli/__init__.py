@@ -15,6 +15,7 @@ import sys
 import click
 
 from .. import redaction
+from . import clickwords
 from ..errors import MonitorError
 from ..terminal import printable
 from .context import App, pass_app
@@ -23,7 +24,22 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 
 class MonitorGroup(click.Group):
-    """A group that turns the package's errors into one clear line and an exit code."""
+    """A group that turns the package's errors into one clear line and an exit code, and click's
+    usage errors into Chinese first, then click's English (`clickwords`)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            clickwords.show(e)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("已中止；Aborted!", err=True)
+            sys.exit(1)
+        # a command returns None; ctx.exit(n) (--help, --version) comes back as its code
+        sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -53,7 +69,8 @@ class MonitorGroup(click.Group):
                 raise
             self._fail(ctx, translated, cause=e)
         except KeyboardInterrupt:
-            click.echo("monitor: interrupted; nothing half-written was committed", err=True)
+            click.echo("monitor: 已中断，未提交任何写了一半的内容；interrupted; nothing half-written was committed",
+                       err=True)
             sys.exit(130)
 
     @staticmethod
@@ -68,16 +85,24 @@ class MonitorGroup(click.Group):
 
 
 @click.group(cls=MonitorGroup, context_settings=CONTEXT_SETTINGS)
-@click.option("--db", "db", metavar="PATH|URL", envvar="MONITOR_DB", help="The database: a SQLite file path, or a postgresql://user@host/db URL for PostgreSQL (env MONITOR_DB; default from config.toml).")
-@click.option("--config", "config", metavar="PATH", envvar="MONITOR_CONFIG", help="config.toml to use (env MONITOR_CONFIG).")
+@click.option("--db", "db", metavar="PATH|URL", envvar="MONITOR_DB",
+              help="数据库：SQLite 文件路径，或 PostgreSQL 的 postgresql://user@host/db 地址（环境变量 MONITOR_DB；默认见 "
+                   "config.toml）；The database: a SQLite file path, or a postgresql://user@host/db URL for PostgreSQL "
+                   "(env MONITOR_DB; default from config.toml).")
+@click.option("--config", "config", metavar="PATH", envvar="MONITOR_CONFIG", help="使用的配置文件（环境变量 MONITOR_CONFIG）；config.toml to use (env MONITOR_CONFIG).")
 @click.option("--as-of", "as_of", metavar="TIME", envvar="MONITOR_NOW",
-              help="Act as if it were this moment, e.g. 2021-10-10T09:00+08:00 (env MONITOR_NOW).")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv shows tracebacks).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.version_option(package_name="monitor")
+              help="按此时刻运行，如 2021-10-10T09:00+08:00（环境变量 MONITOR_NOW）；Act as if it were this moment, "
+                   "e.g. 2021-10-10T09:00+08:00 (env MONITOR_NOW).")
+@click.option("-v", "--verbose", count=True, help="输出更多日志（-vv 显示调用栈）；More log output (-vv shows tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="只输出错误；Only errors on stderr.")
+@click.version_option(package_name="monitor", help=clickwords.VERSION_HELP,
+                      message="%(prog)s 版本 version %(version)s")
 @click.pass_context
 def main(ctx: click.Context, db, config, as_of, verbose, quiet):
-    """Disaster-recovery and heating-season risk monitor for a district emergency office.
+    """灾后恢复与供暖季风险监测；Disaster-recovery and heating-season risk monitor for a district emergency office.
+
+    管理全区供暖设施、消防隐患和水毁设施，读取气象预警，算出哪里需要派人查看、多急、为什么。
+    先运行 `monitor demo` 看怀柔的示例数据。
 
     Tracks heating equipment, fire hazards and flood-damaged infrastructure by township,
     reads weather warnings, and works out which places need someone to go and look, how
@@ -99,5 +124,6 @@ from . import alerts, database, districts, facility, followups, places, render, 
 
 for module in (places, districts, facility, alerts, followups, render, review, status, database):  # register them
     module.register(main)
+clickwords.localise(main)  # 用法 Usage:, 选项 Options:, and the --help line, in every command
 
 __all__ = ["main", "pass_app"]

@@ -11,20 +11,24 @@ from .context import App, echo, echo_json, pass_app, table
 
 @click.group("alerts")
 def alerts():
-    """Weather warnings: import documents, list and show what is stored, withdraw a bad one."""
+    """气象预警：导入、列出、查看、撤回；Weather warnings: import documents, list and show what is stored, withdraw a bad one."""
 
 
 @alerts.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--area-code", "area_codes", multiple=True, metavar="CODE",
-              help="Division code(s) a CMA document's warnings cover, when the document does not say.")
+              help="文件未注明时，CMA 预警覆盖的行政区划代码；Division code(s) a CMA document's warnings cover, when "
+                   "the document does not say.")
 @click.option("--township", metavar="NAME|CODE",
-              help="For an Open-Meteo forecast file: the township whose centre it was fetched for "
-                   "([forecast] thresholds turn it into hazards there).")
+              help="Open-Meteo 预报文件对应的乡镇（按 [forecast] 阈值判断该乡镇的灾害）；For an Open-Meteo forecast "
+                   "file: the township whose centre it was fetched for ([forecast] thresholds turn it into hazards "
+                   "there).")
 @pass_app
 def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...], township: str | None):
-    """Load alert documents from disk: CAP 1.1/1.2 XML, Atom/RSS indexes, NWS GeoJSON, CMA JSON,
-    and Open-Meteo forecasts (with --township).
+    """从文件导入预警（CAP XML、Atom/RSS、NWS GeoJSON、CMA JSON、Open-Meteo 预报）；Load alert documents from disk.
+
+    CAP 1.1/1.2 XML, Atom/RSS indexes, NWS GeoJSON, CMA JSON, and Open-Meteo forecasts (with
+    --township). 有一个文件不是预警文件时，什么都不保存。
 
     The kind is recognised from the content. Duplicates (same sender, identifier and sent
     time) are skipped; Updates and Cancels supersede what they reference. All files are
@@ -44,20 +48,23 @@ def alerts_import(app: App, files: tuple[Path, ...], area_codes: tuple[str, ...]
     counts = ingest.save(store, [a for doc in parsed for a in doc.alerts])
     for path, doc in zip(files, parsed):
         for w in doc.warnings + [w for a in doc.alerts for w in a.warnings]:
-            echo(f"warning: {path.name}: {w}", err=True)
+            echo(f"提示 warning: {path.name}: {w}", err=True)
         if doc.links:
-            echo(f"note: {path.name} is a {doc.kind} index of {len(doc.links)} messages; "
-                       "`monitor alerts refresh` fetches them", err=True)
-    click.echo(f"{counts.new} new, {counts.duplicate} already stored, {counts.updated} updated, "
+            echo(f"注意：{path.name} 是含 {len(doc.links)} 条预警的 {doc.kind} 索引，请用 monitor alerts refresh 获取；"
+                 f"note: {path.name} is a {doc.kind} index of {len(doc.links)} messages; "
+                 "`monitor alerts refresh` fetches them", err=True)
+    click.echo(f"新增 {counts.new}，已有 {counts.duplicate}，更新 {counts.updated}，取消 {counts.cancelled}；"
+               f"{counts.new} new, {counts.duplicate} already stored, {counts.updated} updated, "
                f"{counts.cancelled} cancelled")
 
 
 @alerts.command("list")
-@click.option("--active", is_flag=True, help="Only warnings in force now (or at --as-of).")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.option("--active", is_flag=True, help="只看当前（或 --as-of 时）生效的预警；Only warnings in force now (or at "
+                                             "--as-of).")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
 def alerts_list(app: App, active: bool, as_json: bool):
-    """List stored alerts, newest first, with their state (active, superseded, cancelled, expired).
+    """列出已存预警，最新在前，含状态（生效、被更新、已取消、已过期）；List stored alerts, newest first, with their state (active, superseded, cancelled, expired).
 
     --json gives an array of objects: id, source, sender, identifier, sent, msg_type, status,
     event, hazard, colour, onset, expires, state, townships (names; township_codes too), and more.
@@ -81,10 +88,10 @@ def alerts_list(app: App, active: bool, as_json: bool):
 
 @alerts.command("show")
 @click.argument("alert_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Output JSON (with the raw document).")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（含原文）；Output JSON (with the raw document).")
 @pass_app
 def alerts_show(app: App, alert_id: int, as_json: bool):
-    """Show one stored alert: its fields, area, lifecycle, validation warnings and raw document."""
+    """查看一条预警：字段、范围、生命周期、校验提示和原文；Show one stored alert: its fields, area, lifecycle, validation warnings and raw document."""
     from .. import clock
     from ..alertview import alert_json
     from ..errors import UsageError
@@ -92,7 +99,8 @@ def alerts_show(app: App, alert_id: int, as_json: bool):
     store = app.existing_store()
     alert = store.alert(alert_id)
     if alert is None:
-        raise UsageError(f"no alert {alert_id}; `monitor alerts list` shows the ids")
+        raise UsageError(f"没有编号为 {alert_id} 的预警，编号见 `monitor alerts list`；no alert {alert_id}; "
+                         "`monitor alerts list` shows the ids")
     (data,) = alert_json([alert], clock.iso(clock.now()), store.townships())
     data |= {"area": alert.get("area"), "raw": alert["raw"]}
     if as_json:
@@ -118,18 +126,21 @@ def alerts_show(app: App, alert_id: int, as_json: bool):
                    + (f" by {data['withdrawn_by']}: {data['withdrawn_note']}" if data.get("withdrawn_by") else
                       " (retired by a newer forecast)"))
     for w in data.get("warnings") or []:
-        echo(f"warning: {w}")
+        echo(f"提示 warning: {w}")
 
 
 @alerts.command("withdraw")
 @click.argument("alert_id", type=int)
-@click.option("--note", "-n", required=True, help="Why it is withdrawn (required), e.g. \"坐标错误 NaN coordinates\".")
-@click.option("--by", help="Who withdraws it (default: config [field] default_by, then the login name).")
-@click.option("--json", "as_json", is_flag=True, help="Output the withdrawal as JSON.")
+@click.option("--note", "-n", required=True, help="撤回原因（必填），如 \"坐标错误\"；Why it is withdrawn (required).")
+@click.option("--by", help="撤回人（默认 config [field] default_by，其次登录名）；Who withdraws it (default: config "
+                           "[field] default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output the withdrawal as JSON.")
 @pass_app
 def alerts_withdraw(app: App, alert_id: int, note: str, by: str | None, as_json: bool):
-    """Retire a bad or mistaken alert: it stops counting everywhere (follow-ups, map, export,
-    status), but stays stored and listed, with when, who and why.
+    """撤回错误的预警：不再参与任何计算，但仍保存并列出；Retire a bad or mistaken alert.
+
+    It stops counting everywhere (follow-ups, map, export, status), but stays stored and listed,
+    with when, who and why.
 
     Nothing is deleted. Withdrawing an alert twice is refused (the first withdrawal stands).
 
@@ -154,12 +165,14 @@ def alerts_withdraw(app: App, alert_id: int, note: str, by: str | None, as_json:
 
 @alerts.command("refresh")
 @click.option("--source", "only", multiple=True, metavar="NAME",
-              help="Refresh only this source (repeatable; a disabled source may be named).")
-@click.option("--quiet", is_flag=True, help="Log only failures (for cron, which mails any output).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+              help="只刷新这个来源（可重复；可指定已停用的来源）；Refresh only this source (repeatable; a disabled "
+                   "source may be named).")
+@click.option("--quiet", is_flag=True, help="只记录失败（cron 会把任何输出发邮件）；Log only failures (for cron, which "
+                                            "mails any output).")
+@click.option("--json", "as_json", is_flag=True, help="在标准输出打印 JSON 摘要；Print a JSON summary on stdout.")
 @pass_app
 def alerts_refresh(app: App, only: tuple[str, ...], quiet: bool, as_json: bool):
-    """Fetch every configured source now, store what changed, re-evaluate, rewrite the map.
+    """立即获取所有预警来源，保存变化，重新评估并重写地图；Fetch every configured source now, store what changed, re-evaluate, rewrite the map.
 
     The cron / systemd-timer entry point. Sources ([[sources]] in config.toml) are fetched
     concurrently with timeouts, retries and size limits; each source's alerts and its log row

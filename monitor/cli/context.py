@@ -72,7 +72,8 @@ class App:
         if self._store is None and not self.is_url and self.db != ":memory:" and not self.db_path.exists():
             from ..errors import UsageError
 
-            raise UsageError(f"no database at {self.db_path}; run `monitor init` first (or pass --db)")
+            raise UsageError(f"找不到数据库 {self.db_path}，请先运行 monitor init（或用 --db 指定）；no database at "
+                             f"{self.db_path}; run `monitor init` first (or pass --db)")
         return self.store
 
 

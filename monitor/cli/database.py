@@ -11,14 +11,14 @@ from .context import App, pass_app
 
 @click.group("db")
 def db():
-    """The database itself: create a PostgreSQL one, copy between SQLite and PostgreSQL."""
+    """数据库本身：新建 PostgreSQL 数据库，在 SQLite 与 PostgreSQL 之间复制；The database itself: create a PostgreSQL one, copy between SQLite and PostgreSQL."""
 
 
 @db.command("create")
 @click.argument("url")
 @pass_app
 def create(app: App, url: str):
-    """Create the PostgreSQL database URL (postgresql://user@host/NAME) with PostGIS and the tables.
+    """新建 PostgreSQL 数据库（含 PostGIS 与各表）；Create the PostgreSQL database URL (postgresql://user@host/NAME) with PostGIS and the tables.
 
     The user in the URL needs the right to create databases (CREATEDB) or the database must
     exist already; then `monitor --db URL init` loads the townships, and every command works
@@ -36,8 +36,8 @@ def create(app: App, url: str):
     created = create_database(url)
     store = open_store(url, busy_timeout_ms=app.config.busy_timeout_ms)
     store.close()
-    click.echo(f"{shown_url(url)}: {'created' if created else 'already there, schema up to date'}; "
-               f"next: monitor --db {shown_url(url)} init")
+    click.echo(f"{shown_url(url)}: {'已创建 created' if created else '已存在，表结构已是最新 already there, schema up to date'}；"
+               f"下一步 next: monitor --db {shown_url(url)} init")
 
 
 @db.command("copy")
@@ -45,7 +45,7 @@ def create(app: App, url: str):
 @click.argument("target")
 @pass_app
 def copy(app: App, source: str, target: str):
-    """Copy everything in SOURCE, history included, into the new or empty TARGET.
+    """把 SOURCE 的全部数据（含历史）复制到新的或空的 TARGET；Copy everything in SOURCE, history included, into the new or empty TARGET.
 
     Each is a SQLite file path or a postgresql:// URL, so a district moves its data from
     SQLite to PostgreSQL (or back) in one command. A TARGET that holds data is refused.

@@ -14,7 +14,7 @@ from .context import App, echo_json, pass_app, table
 from .followups import after_field_change
 
 REF = "ID|NAME"
-REF_HELP = "a facility id (12 or #12), or its name or a part of it that only it has"
+REF_HELP = "设施编号（12 或 #12），或名称、名称中只属于它的一部分；a facility id (12 or #12), or its name or a part of it that only it has"
 
 
 def _status_label(kind_code: str, status: str | None) -> str:
@@ -32,8 +32,9 @@ def _by(app: App, by: str | None) -> str:
 
 @click.group("facility")
 def facility():
-    """Heating equipment, fire hazards and flood damage: add, import, list, update, note, undo, export.
+    """设施：供暖设施、消防隐患、水毁设施的添加、导入、查询、更新、备注、撤销、导出；Heating equipment, fire hazards and flood damage: add, import, list, update, note, undo, export.
 
+    设施可用编号（见 `monitor facility list`）、名称或名称中唯一的一部分指定；一部分对应多个时列出候选。
     A facility is named by its id (see `monitor facility list`) or by its name or a unique
     part of it; when a part matches several, the candidates are listed.
     """
@@ -60,21 +61,25 @@ def _statuses_help() -> str:
 @facility.command("update", epilog=_statuses_help())
 @click.argument("ref", metavar=REF)
 @click.option("--status", "-s",
-              help="The new status, as a code, in Chinese or in English (e.g. repaired, 已修复); "
-                   "leave out to keep it.")
-@click.option("--severity", help="Revised damage degree (flood damage): destroyed 损毁, major 严重受损, "
-                                 "minor 轻微受损, affected 受影响; recorded with the one it replaces.")
-@click.option("--note", "-n", help="What was found or done. Required for closing moves such as accepting a "
-                                   "repair or closing a fire hazard.")
-@click.option("--by", help="Who made the change (default: config [field] default_by, then the login name).")
-@click.option("--inspected", metavar="DATE", help="Date of the inspection, YYYY-MM-DD (sets last inspected).")
-@click.option("--due", metavar="DATE", help="New due date, YYYY-MM-DD.")
-@click.option("--json", "as_json", is_flag=True, help="Output the change as JSON.")
+              help="新状态，代码、中文或英文均可（如 已修复、repaired），不填则不变；The new status, as a code, "
+                   "in Chinese or in English (e.g. repaired, 已修复); leave out to keep it.")
+@click.option("--severity", help="修订损毁程度（水毁设施）：损毁 destroyed、严重受损 major、轻微受损 minor、受影响 affected，"
+                                 "与原值一并记录；Revised damage degree (flood damage), recorded with the one it "
+                                 "replaces.")
+@click.option("--note", "-n", help="发现或处理的情况；验收修复、销号隐患等关闭操作必填；What was found or done. "
+                                   "Required for closing moves such as accepting a repair or closing a fire hazard.")
+@click.option("--by", help="变更人（默认 config [field] default_by，其次登录名）；Who made the change (default: config "
+                           "[field] default_by, then the login name).")
+@click.option("--inspected", metavar="DATE", help="检查日期 YYYY-MM-DD（记为上次检查）；Date of the inspection, "
+                                                 "YYYY-MM-DD (sets last inspected).")
+@click.option("--due", metavar="DATE", help="新期限 YYYY-MM-DD；New due date, YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出这次变更；Output the change as JSON.")
 @pass_app
 def facility_update(app: App, ref: str, status: str | None, severity: str | None, note: str | None, by: str | None,
                     inspected: str | None, due: str | None, as_json: bool):
-    """Change a facility's status after an inspection or a repair, and record it in the history.
+    """检查或维修后更改设施状态，并记入历史；Change a facility's status after an inspection or a repair, and record it in the history.
 
+    状态变更须是该类设施允许的（出错时列出允许的下一状态）；状态不变或不填时，记录检查、期限、损毁程度或备注。
     The move must be allowed for the facility's kind (an error names the allowed next
     statuses); the same status again, or none, records an inspection, a due date, a revised
     damage degree (--severity) or a note. `monitor facility note` adds just a note.
@@ -98,11 +103,12 @@ def facility_update(app: App, ref: str, status: str | None, severity: str | None
 @facility.command("note")
 @click.argument("ref", metavar=REF)
 @click.argument("text")
-@click.option("--by", help="Who writes it (default: config [field] default_by, then the login name).")
-@click.option("--json", "as_json", is_flag=True, help="Output the entry as JSON.")
+@click.option("--by", help="记录人（默认 config [field] default_by，其次登录名）；Who writes it (default: config "
+                           "[field] default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出这条记录；Output the entry as JSON.")
 @pass_app
 def facility_note(app: App, ref: str, text: str, by: str | None, as_json: bool):
-    """Add a note to a facility's history without changing its status or anything else.
+    """给设施添加备注，不改状态或其他内容；Add a note to a facility's history without changing its status or anything else.
 
     \b
     Example:
@@ -116,12 +122,13 @@ def facility_note(app: App, ref: str, text: str, by: str | None, as_json: bool):
 
 @facility.command("undo")
 @click.argument("ref", metavar=REF)
-@click.option("--note", "-n", help="Why the change is undone (default: 撤销 undo #N).")
-@click.option("--by", help="Who undoes it (default: config [field] default_by, then the login name).")
-@click.option("--json", "as_json", is_flag=True, help="Output the change as JSON.")
+@click.option("--note", "-n", help="撤销原因（默认：撤销 undo #N）；Why the change is undone (default: 撤销 undo #N).")
+@click.option("--by", help="撤销人（默认 config [field] default_by，其次登录名）；Who undoes it (default: config "
+                           "[field] default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出这次变更；Output the change as JSON.")
 @pass_app
 def facility_undo(app: App, ref: str, note: str | None, by: str | None, as_json: bool):
-    """Undo the facility's latest change by recording a compensating change.
+    """撤销设施最近一次变更（记录一条反向变更，不删除任何内容）；Undo the facility's latest change by recording a compensating change.
 
     The status (and any inspection or due date the change set) goes back to what it was
     before, and the new history row names the change it reverses. Nothing is deleted.
@@ -161,31 +168,38 @@ def _severity_label(kind_code: str, severity: str | None) -> str:
 
 
 @facility.command("add")
-@click.option("--kind", "-k", required=True, help="heating 供暖设施, fire 消防隐患 or flood 水毁设施.")
-@click.option("--subtype", "-t", required=True, help="e.g. boiler_room 锅炉房, old_wiring 老旧电线, bridge 桥梁.")
-@click.option("--name", required=True, help="Name of the site, e.g. 汤河口镇中心小学 锅炉房.")
-@click.option("--lon", required=True, help="Longitude (WGS-84, or GCJ-02 with --crs gcj02).")
-@click.option("--lat", required=True, help="Latitude.")
+@click.option("--kind", "-k", required=True, help="类别：供暖设施、消防隐患 或 水毁设施；heating, fire or flood.")
+@click.option("--subtype", "-t", required=True, help="子类，如 锅炉房、老旧电线、桥梁；e.g. boiler_room, old_wiring, "
+                                                     "bridge.")
+@click.option("--name", required=True, help="名称，如 汤河口镇中心小学 锅炉房；Name of the site.")
+@click.option("--lon", required=True, help="经度（WGS-84，加 --crs gcj02 则为 GCJ-02）；Longitude (WGS-84, or GCJ-02 "
+                                           "with --crs gcj02).")
+@click.option("--lat", required=True, help="纬度；Latitude.")
 @click.option("--crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
-              help="gcj02 for coordinates read off a phone map app (AMap, Tencent); stored as WGS-84.")
-@click.option("--status", help="Initial status (default: the kind's first, e.g. unchecked, open, damaged).")
-@click.option("--severity", help="Flood damage degree: destroyed, major, minor, affected.")
-@click.option("--responsible", help="The person responsible (包保责任人).")
-@click.option("--phone", help="Their phone number.")
-@click.option("--households", help="Households served.")
-@click.option("--people", help="People served.")
-@click.option("--inspected", metavar="DATE", help="Last inspected, YYYY-MM-DD.")
-@click.option("--due", metavar="DATE", help="Due date, YYYY-MM-DD.")
-@click.option("--notes", help="Free text.")
-@click.option("--blocks-heating", is_flag=True, help="Flood damage that blocks access for heating supply.")
-@click.option("--ref", help="The office's own identifier for the site (e.g. an asset number); unique. "
-                            "An import matches rows on it.")
-@click.option("--by", help="Who adds it (default: config [field] default_by, then the login name).")
-@click.option("--json", "as_json", is_flag=True, help="Output the new facility as JSON.")
+              help="手机地图（高德、腾讯）上读取的坐标用 gcj02，存为 WGS-84；gcj02 for coordinates read off a phone "
+                   "map app (AMap, Tencent); stored as WGS-84.")
+@click.option("--status", help="初始状态（默认该类的第一个，如 未检查、待整改、受损）；Initial status (default: the "
+                               "kind's first, e.g. unchecked, open, damaged).")
+@click.option("--severity", help="损毁程度：损毁、严重受损、轻微受损、受影响；Flood damage degree: destroyed, major, minor, "
+                                 "affected.")
+@click.option("--responsible", help="包保责任人；The person responsible.")
+@click.option("--phone", help="责任人电话；Their phone number.")
+@click.option("--households", help="服务户数；Households served.")
+@click.option("--people", help="服务人数；People served.")
+@click.option("--inspected", metavar="DATE", help="上次检查日期 YYYY-MM-DD；Last inspected, YYYY-MM-DD.")
+@click.option("--due", metavar="DATE", help="期限 YYYY-MM-DD；Due date, YYYY-MM-DD.")
+@click.option("--notes", help="备注；Free text.")
+@click.option("--blocks-heating", is_flag=True, help="水毁阻断供暖通道；Flood damage that blocks access for heating "
+                                                     "supply.")
+@click.option("--ref", help="台账编号（如资产编号），唯一，导入时按它匹配；The office's own identifier for the site "
+                            "(e.g. an asset number); unique. An import matches rows on it.")
+@click.option("--by", help="添加人（默认 config [field] default_by，其次登录名）；Who adds it (default: config [field] "
+                           "default_by, then the login name).")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出新设施；Output the new facility as JSON.")
 @pass_app
 def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity, responsible, phone, households,
                  people, inspected, due, notes, blocks_heating, ref, by, as_json):
-    """Add one facility; its township is worked out from the point.
+    """添加一处设施，乡镇由坐标确定；Add one facility; its township is worked out from the point.
 
     \b
     Example:
@@ -204,10 +218,11 @@ def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity,
         echo_json(row)
         return
     same = [r for r in store.facilities_named(row["name"]) if r["id"] != row["id"]]
-    click.echo(f"added #{row['id']} {row['name']} ({row['township_name']}), {_status_label(row['kind'], row['status'])}")
+    click.echo(f"已添加 added #{row['id']} {row['name']} ({row['township_name']}), "
+               f"{_status_label(row['kind'], row['status'])}")
     if same:
-        click.echo(f"note: {len(same)} other facilities have this name (#{same[0]['id']}...); use the id for them",
-                   err=True)
+        click.echo(f"注意：另有 {len(same)} 处设施同名（#{same[0]['id']}…），请用编号指定；note: {len(same)} other "
+                   f"facilities have this name (#{same[0]['id']}...); use the id for them", err=True)
 
 
 # --- importing and exporting ------------------------------------------------------------------
@@ -215,16 +230,23 @@ def facility_add(app: App, kind, subtype, name, lon, lat, crs, status, severity,
 @facility.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
-              help="Coordinates are WGS-84, or GCJ-02 as phone map apps give them (converted on import).")
-@click.option("--by", help="Who is importing (default: config [field] default_by, then the login name).")
-@click.option("--dry-run", is_flag=True, help="Check every row and report what would be added, updated and "
+              help="坐标系：WGS-84，或手机地图的 GCJ-02（导入时转换）；Coordinates are WGS-84, or GCJ-02 as phone "
+                   "map apps give them (converted on import).")
+@click.option("--by", help="导入人（默认 config [field] default_by，其次登录名）；Who is importing (default: config "
+                           "[field] default_by, then the login name).")
+@click.option("--dry-run", is_flag=True, help="只检查每一行，报告将新增、更新和拒绝的行（有拒绝则退出码 1），不写入；"
+                                              "Check every row and report what would be added, updated and "
                                               "refused (exit 1 if any row would be); write nothing.")
 @click.option("--allow-duplicates", is_flag=True,
-              help="Add rows without a ref even when they repeat a facility (same kind and name within "
-                   "10 m); without it they are refused.")
+              help="没有台账编号的行与已有设施重复（同类同名、相距 10 米内）时仍然添加，否则拒绝；Add rows without a "
+                   "ref even when they repeat a facility (same kind and name within 10 m); without it they are "
+                   "refused.")
 @pass_app
 def facility_import(app: App, file: Path, crs: str, by: str | None, dry_run: bool, allow_duplicates: bool):
-    """Import facilities from a CSV or Excel (.xlsx) table (lon, lat columns) or GeoJSON points.
+    """从 CSV、Excel (.xlsx) 表格或 GeoJSON 点导入设施，有错行则全部不导入；Import facilities from a CSV or Excel (.xlsx) table (lon, lat columns) or GeoJSON points.
+
+    表头可用英文列名，或导出文件的“中文 english”列名（如 状态 status）；阻断供暖填 是/否。
+    Headers: the English names, or `中文 english` as `monitor facility export` writes them.
 
     Columns: ref, name, kind (heating/fire/flood or 供暖设施/消防隐患/水毁设施), subtype, status,
     severity, lon, lat, responsible, phone, households, people, last_inspected, due, notes,
@@ -245,34 +267,42 @@ def facility_import(app: App, file: Path, crs: str, by: str | None, dry_run: boo
     result = import_facilities(store, app.config, file, crs=None if crs == "wgs84" else crs, by=by, dry_run=dry_run,
                                allow_duplicates=allow_duplicates)
     names = {t["code"]: t["name"] for t in store.townships(with_geometry=False)}
-    verb = "would import" if dry_run else "imported"
+    verb = "将导入 would import" if dry_run else "已导入 imported"
     click.echo(f"{verb} {result.count} facilities from {file} (新增 added {result.added}, 更新 updated "
                f"{result.updated}, 未变 unchanged {result.unchanged}): " +
                ", ".join(f"{names.get(c, c)} {n}" for c, n in sorted(result.by_township.items())))
     if result.problem_count:
-        click.echo(f"would refuse {result.problem_count} row(s) ({result.duplicates} repeating a facility), so "
-                   f"nothing would be imported:\n  " + "\n  ".join(problem_lines(result)))
+        click.echo(f"将拒绝 {result.problem_count} 行（其中 {result.duplicates} 行与已有设施重复），因此不会导入任何数据，"
+                   f"请改正后再导入；would refuse {result.problem_count} row(s) ({result.duplicates} repeating a "
+                   f"facility), so nothing would be imported:\n  " + "\n  ".join(problem_lines(result)))
         raise SystemExit(1)
 
 
 def _filter_options(f):
     options = [
-        click.option("--township", help="Township name, code, or a unique part of its name (e.g. 汤河口)."),
-        click.option("--kind", "-k", help="heating, fire or flood (or 供暖设施, 消防隐患, 水毁设施)."),
-        click.option("--status", "-s", help="Only this status (code, Chinese or English)."),
-        click.option("--open", "open_only", is_flag=True, help="Only facilities that still need work."),
-        click.option("--overdue", is_flag=True, help="Only open facilities whose due date is before today "
-                                                     "(in the district's time zone)."),
-        click.option("--responsible", help="Responsible person (or a part of the name)."),
-        click.option("--near", metavar="LON,LAT", help="Only facilities near this point (see --within)."),
+        click.option("--township", help="乡镇名称、代码或名称中唯一的一部分（如 汤河口）；Township name, code, or a "
+                                        "unique part of its name."),
+        click.option("--kind", "-k", help="类别：供暖设施、消防隐患 或 水毁设施；heating, fire or flood."),
+        click.option("--status", "-s", help="只看此状态（代码、中文或英文）；Only this status (code, Chinese or "
+                                            "English)."),
+        click.option("--open", "open_only", is_flag=True, help="只看仍需处理的设施；Only facilities that still need "
+                                                               "work."),
+        click.option("--overdue", is_flag=True, help="只看已逾期（期限早于今天，按本区时区）的未完成设施；Only open "
+                                                     "facilities whose due date is before today (in the district's "
+                                                     "time zone)."),
+        click.option("--responsible", help="责任人（或其名字的一部分）；Responsible person (or a part of the name)."),
+        click.option("--near", metavar="LON,LAT", help="只看此点附近的设施（距离见 --within）；Only facilities near "
+                                                       "this point (see --within)."),
         click.option("--within", "within_km", type=float, default=5.0, show_default=True, metavar="KM",
-                     help="Distance for --near, in km."),
+                     help="--near 的距离，单位公里；Distance for --near, in km."),
         click.option("--crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
-                     help="The CRS of --near (gcj02 for a point from a phone map app)."),
+                     help="--near 的坐标系（手机地图上的点用 gcj02）；The CRS of --near (gcj02 for a point from a "
+                          "phone map app)."),
         click.option("--sort", type=click.Choice(["id", "name", "township", "kind", "status", "due", "updated",
                                                   "households", "distance"]),
-                     help="Sort by this (default: id, or distance with --near)."),
-        click.option("--desc", is_flag=True, help="Sort descending."),
+                     help="排序依据（默认编号，有 --near 时按距离）；Sort by this (default: id, or distance with "
+                          "--near)."),
+        click.option("--desc", is_flag=True, help="倒序；Sort descending."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -292,10 +322,10 @@ def _select(app: App, township, kind, status, open_only, overdue, responsible, n
 
 @facility.command("list")
 @_filter_options
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
 def facility_list(app: App, as_json: bool, **filters):
-    """List facilities, filtered and sorted.
+    """列出设施，可筛选、排序；List facilities, filtered and sorted.
 
     \b
     Examples:
@@ -326,13 +356,15 @@ def facility_list(app: App, as_json: bool, **filters):
 
 @facility.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "geojson"]), default="csv", show_default=True,
-              help="CSV (UTF-8 with BOM, opens in Excel) or GeoJSON points (opens in QGIS).")
+              help="CSV（带 BOM 的 UTF-8，Excel 可直接打开；表头“中文 english”）或 GeoJSON 点（QGIS 可打开）；CSV "
+                   "(UTF-8 with BOM, opens in Excel) or GeoJSON points (opens in QGIS).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="The file to write (replaced whole; written only when complete).")
+              help="写入的文件（整体替换，写完才生效）；The file to write (replaced whole; written only when "
+                   "complete).")
 @_filter_options
 @pass_app
 def facility_export(app: App, fmt: str, out: Path, **filters):
-    """Write facilities to a CSV or GeoJSON file that `monitor facility import` reads back.
+    """把设施导出为 CSV 或 GeoJSON，可再用 `monitor facility import` 导回；Write facilities to a CSV or GeoJSON file that `monitor facility import` reads back.
 
     Takes the same filters as `facility list`. Coordinates are WGS-84.
 
@@ -344,7 +376,7 @@ def facility_export(app: App, fmt: str, out: Path, **filters):
 
     rows, _ = _select(app, **filters)
     fieldwork.write_export(rows, fmt, out)
-    click.echo(f"wrote {len(rows)} facilities to {out}")
+    click.echo(f"已导出 {len(rows)} 处设施；wrote {len(rows)} facilities to {out}")
 
 
 # --- looking at one facility ------------------------------------------------------------------
@@ -352,11 +384,11 @@ def facility_export(app: App, fmt: str, out: Path, **filters):
 @facility.command("show")
 @click.argument("ref", metavar=REF)
 @click.option("--history", "entries", type=click.IntRange(0, 1000), default=5, show_default=True,
-              help="How many of the latest history entries to show.")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+              help="显示最近几条历史记录；How many of the latest history entries to show.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
 def facility_show(app: App, ref: str, entries: int, as_json: bool):
-    """Show one facility: where it is, who is responsible, its status and its latest history."""
+    """查看一处设施：位置、责任人、状态和最近记录；Show one facility: where it is, who is responsible, its status and its latest history."""
     from .. import clock, fieldwork
     from .. import kinds as K
 
@@ -392,10 +424,10 @@ def facility_show(app: App, ref: str, entries: int, as_json: bool):
 
 @facility.command("history")
 @click.argument("ref", metavar=REF)
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
 def facility_history(app: App, ref: str, as_json: bool):
-    """Every recorded change of one facility, newest first (times in the district's zone).
+    """一处设施的全部变更记录，最新在前（本区时间）；Every recorded change of one facility, newest first (times in the district's zone).
 
     The history is append-only: an undo appears as a new entry that names the entry it reverses.
     """

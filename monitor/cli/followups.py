@@ -9,6 +9,10 @@ from .context import App, pass_app, table
 TERMINAL_ROWS = 500
 CSV_COLUMNS = ("facility_id", "name", "township", "township_code", "kind", "subtype", "status", "households",
                "responsible", "phone", "rule", "priority", "reason", "reason_en", "since", "closed", "new", "causes")
+CSV_ZH = {"facility_id": "设施编号", "name": "名称", "township": "乡镇", "township_code": "乡镇代码", "kind": "类别",
+          "subtype": "子类", "status": "状态", "households": "户数", "responsible": "责任人", "phone": "电话",
+          "rule": "规则", "priority": "优先级", "reason": "原因", "reason_en": "英文原因", "since": "起始时间",
+          "closed": "关闭时间", "new": "新增", "causes": "起因"}
 
 
 def _priorities(ctx, param, values) -> list[str]:
@@ -17,39 +21,53 @@ def _priorities(ctx, param, values) -> list[str]:
         for p in v.replace("，", ",").split(","):
             p = p.strip().upper()
             if p not in ("P1", "P2", "P3"):
-                raise click.BadParameter(f"'{p}' is not a priority; use P1, P2 or P3 (e.g. --priority P1,P2)")
+                raise click.BadParameter(f"「{p}」不是优先级，请用 P1、P2 或 P3（如 --priority P1,P2）；'{p}' is not a "
+                                         "priority; use P1, P2 or P3 (e.g. --priority P1,P2)")
             out.append(p)
     return out
 
 
 @click.command("followups")
-@click.option("--township", "-t", metavar="NAME|CODE", help="Only this township (name, part of it, or code).")
+@click.option("--township", "-t", metavar="NAME|CODE", help="只看此乡镇（名称、名称的一部分或代码）；Only this township "
+                                                            "(name, part of it, or code).")
 @click.option("--district", "-d", metavar="NAME|CODE",
-              help="Only this district's townships (a city's database: `monitor districts list` names them).")
-@click.option("--kind", "-k", metavar="KIND", help="Only this kind: heating 供暖设施, fire 消防隐患, flood 水毁设施.")
+              help="只看此区县的乡镇（全市数据库：monitor districts list 列出区县）；Only this district's townships "
+                   "(a city's database: `monitor districts list` names them).")
+@click.option("--kind", "-k", metavar="KIND", help="只看此类：供暖设施、消防隐患、水毁设施；Only this kind: heating, fire, "
+                                                   "flood.")
 @click.option("--priority", "-p", "priorities", multiple=True, callback=_priorities, metavar="P1[,P2]",
-              help="Only these priorities (repeat, or separate by commas).")
+              help="只看这些优先级（可重复，或用逗号分隔）；Only these priorities (repeat, or separate by commas).")
 @click.option("--new", "new", is_flag=True,
-              help="Only follow-ups opened since you last marked the list seen (--mark-seen); all open ones if "
+              help="只看你上次标记已读（--mark-seen）以来新增的待跟进，从未标记则全部；查看本身不改变新增的判断；"
+                   "Only follow-ups opened since you last marked the list seen (--mark-seen); all open ones if "
                    "you never did. Listing does not change what counts as new.")
 @click.option("--closed", "closed", is_flag=True,
-              help="Only follow-ups closed since you last marked the list seen; with --new, both.")
+              help="只看你上次标记已读以来关闭的待跟进，与 --new 同用则两者都看；Only follow-ups closed since you "
+                   "last marked the list seen; with --new, both.")
 @click.option("--mark-seen", "mark_seen", is_flag=True,
-              help="After listing, mark everything up to this evaluation as seen by you: the next --new and "
-                   "--closed show only what changes after it.")
+              help="列出后把截至本次评估的内容标记为你已读，下次 --new、--closed 只显示此后的变化；After listing, mark "
+                   "everything up to this evaluation as seen by you: the next --new and --closed show only what "
+                   "changes after it.")
 @click.option("--viewer", metavar="NAME",
-              help="Whose seen mark --new, --closed and --mark-seen use (default: config [field] default_by, "
+              help="--new、--closed、--mark-seen 使用谁的已读标记（默认 config [field] default_by，其次登录名）；"
+                   "Whose seen mark --new, --closed and --mark-seen use (default: config [field] default_by, "
                    "then your login name).")
 @click.option("--explain", "explain_id", type=int, metavar="ID",
-              help="Instead of the list: which rules match facility ID and which do not, and why.")
+              help="不列清单，而是解释设施 ID 命中和未命中哪些规则、为什么；Instead of the list: which rules match "
+                   "facility ID and which do not, and why.")
 @click.option("--limit", type=click.IntRange(min=0), metavar="N",
-              help="Show at most N rows (default: all; 500 in the terminal table). 0 = all.")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON (a list of objects).")
-@click.option("--csv", "as_csv", is_flag=True, help="Output CSV (UTF-8 with BOM, so Excel reads the Chinese).")
+              help="最多显示 N 行（默认全部，终端表格 500 行），0 为全部；Show at most N rows (default: all; 500 in "
+                   "the terminal table). 0 = all.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（对象列表）；Output JSON (a list of objects).")
+@click.option("--csv", "as_csv", is_flag=True, help="以 CSV 输出（带 BOM 的 UTF-8，Excel 可读中文；表头“中文 english”，"
+                                                    "本区时间，是/否）；Output CSV (UTF-8 with BOM, so Excel reads the "
+                                                    "Chinese).")
 @pass_app
 def followups(app: App, township, district, kind, priorities, new, closed, mark_seen, viewer, explain_id, limit, as_json,
               as_csv):
-    """Evaluate the rules now (or at --as-of) and list the open follow-ups.
+    """按规则评估并列出待跟进事项：哪里要去查看、多急、为什么；Evaluate the rules now (or at --as-of) and list the open follow-ups.
+
+    按优先级排序（P1 今天处理，P2 本周，P3 例行），其次按服务户数从多到少。
 
     Sorted by priority (P1 act today, P2 this week, P3 routine), then by households served,
     most first. Each follow-up says which rule fired, why (the warnings or dates that caused
@@ -75,11 +93,11 @@ def followups(app: App, township, district, kind, priorities, new, closed, mark_
     from ..errors import UsageError
 
     if as_json and as_csv:
-        raise UsageError("give --json or --csv, not both")
+        raise UsageError("--json 和 --csv 只能选一个；give --json or --csv, not both")
     store = app.existing_store()
     if explain_id is not None:
         if township or district or kind or priorities or new or closed or mark_seen or as_csv or limit is not None:
-            raise UsageError("--explain takes only --json (and --as-of)")
+            raise UsageError("--explain 只能与 --json（和 --as-of）同用；--explain takes only --json (and --as-of)")
         _explain(app, evaluation.explain(store, app.config, explain_id, clock.now()), as_json)
         return
     kind_code = None
@@ -87,7 +105,8 @@ def followups(app: App, township, district, kind, priorities, new, closed, mark_
         try:
             kind_code = K.kind(kind).code
         except KeyError:
-            raise UsageError(f"unknown kind '{kind}'; use heating, fire or flood") from None
+            raise UsageError(f"没有类别「{kind}」，请用 供暖设施、消防隐患 或 水毁设施；unknown kind '{kind}'; use heating, "
+                             "fire or flood") from None
     town = store.township_lookup(township) if township else None
     if district:
         from ..districts import lookup
@@ -110,7 +129,7 @@ def followups(app: App, township, district, kind, priorities, new, closed, mark_
         rows = [r for sel in selections for r in store.follow_up_list(decode_causes=not as_csv,
                                                                       limit=limit or None, **filters, **sel)]
         if as_csv:
-            _write_csv(rows, after)
+            _write_csv(rows, after, app.config.timezone)
         else:
             _print(app, rows, outcome, town, new, closed, limit, who=who, seen=seen)
     if mark_seen:
@@ -153,22 +172,54 @@ def _record(r: dict, after: str) -> dict:
             "closed": r["closed"], "new": r["since"] > after and r["closed"] is None}
 
 
-def _write_csv(rows: list[dict], after: str) -> None:
+def _write_csv(rows: list[dict], after: str, tz: str) -> None:
+    """The follow-ups for Excel: headers `中文 english`, times in the district's zone `tz`, 新增 new as
+    是/否, the causes as words; text Excel would run as a formula (a name typed "=...") gets an
+    apostrophe (tables.cell)."""
     import csv
     import io
+    import json
     import sys
+
+    from .. import clock
+    from ..tables import cell, heading, yes_no
 
     buf = io.StringIO()
     buf.write("\ufeff")
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    from ..tables import cell
-
-    for r in rows:  # cell(): text Excel would run as a formula (a name typed "=...") gets an apostrophe
-        rec = {**_record(r, after), "causes": r["causes"] or "[]"}
+    w.writerow([heading(CSV_ZH[c], c) for c in CSV_COLUMNS])
+    for r in rows:
+        rec = _record(r, after)
+        rec.update(since=clock.local(rec["since"], tz), closed=clock.local(rec["closed"], tz), new=yes_no(rec["new"]),
+                   causes=causes_text(json.loads(r["causes"] or "[]")))
         w.writerow([cell(rec[c]) if isinstance(rec[c], str) else "" if rec[c] is None else rec[c]
                     for c in CSV_COLUMNS])
     sys.stdout.write(buf.getvalue())
+
+
+def causes_text(causes: list) -> str:
+    """What caused a follow-up, in words (the stored causes are compact JSON: an alert id, a date).
+
+    >>> causes_text([{"alert": 3, "hazard": "gale", "colour": "blue", "source": "warning"},
+    ...              {"date": "2021-10-15", "what": "due date passed"}])
+    '预警 alert #3 大风 gale 蓝色 blue；2021-10-15 due date passed'
+    """
+    from ..alerts.hazards import HAZARDS
+    from ..ruleset import COLOUR_ZH
+
+    out = []
+    for c in causes:
+        if not isinstance(c, dict):
+            out.append(str(c))
+        elif "alert" in c:
+            h = HAZARDS.get(c.get("hazard"))
+            words = ["预报 forecast" if c.get("source") == "forecast" else "预警 alert", f"#{c['alert']}",
+                     f"{h.zh} {h.en}" if h else str(c.get("hazard") or ""),
+                     f"{COLOUR_ZH.get(c.get('colour'), '')} {c.get('colour') or ''}".strip()]
+            out.append(" ".join(w for w in words if w))
+        else:
+            out.append(" ".join(str(c[k]) for k in ("date", "what") if c.get(k)))
+    return "；".join(out)
 
 
 def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool, limit: int | None, *,
@@ -216,17 +267,17 @@ def _explain(app: App, result: dict, as_json: bool) -> None:
     lines = [
         f"设施 #{f['id']} {f['name']} — {f['kind']}/{f['subtype']}, 状态 status {status}, "
         f"{f['households'] or 0} 户 households, {result.get('township_name') or f['township'] or '无乡镇 no township'}",
-        f"as of {clock.local(result['as_of'], tz)}: 供暖季前 pre-season {s['preseason_start']}.., 供暖季 heating season "
+        f"评估时刻 as of {clock.local(result['as_of'], tz)}: 供暖季前 pre-season {s['preseason_start']}.., 供暖季 heating season "
         f"{s['start']}..{s['end']}; 生效预警 active warnings {result['active_alerts']}",
         "",
     ]
     for r in result["rules"]:
         if r["matched"]:
-            since = f"  (open since {clock.local(r['since'], tz)})" if r.get("since") else ""
+            since = f"  (起始 open since {clock.local(r['since'], tz)})" if r.get("since") else ""
             lines.append(f"✓ {r['rule']}  {r['priority']}  {r['reason']}{since}")
             checks = r["checks"]
         else:
-            lines.append(f"✗ {r['rule']}  not matched 未命中")
+            lines.append(f"✗ {r['rule']}  未命中 not matched")
             checks = [ch for ch in r["checks"] if not ch["ok"]] or r["checks"]
         lines += [f"    {'✓' if ch['ok'] else '✗'} {ch['why']}" for ch in checks]
     c = console()

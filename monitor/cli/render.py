@@ -11,10 +11,11 @@ from .context import App, console, pass_app
 
 @click.command("map")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the HTML (default: [map] out in config.toml).")
+              help="HTML 写到哪里（默认 config.toml 的 [map] out）；Where to write the HTML (default: [map] out in "
+                   "config.toml).")
 @pass_app
 def map_(app: App, out: Path | None):
-    """Write the HTML risk map: townships by risk, warned areas, facilities and follow-ups.
+    """生成 HTML 风险地图：乡镇风险、预警区域、设施和待跟进；Write the HTML risk map: townships by risk, warned areas, facilities and follow-ups.
 
     One self-contained file that opens with no network. The follow-ups shown are those of
     the last evaluation (`monitor followups` or `monitor alerts refresh` re-evaluates), and the
@@ -33,12 +34,13 @@ def map_(app: App, out: Path | None):
 
 @click.command("demo")
 @click.option("--demo-db", "demo_db", type=click.Path(dir_okay=False, path_type=Path),
-              help="The demo's own database (default: [demo] db in config.toml). Only a database the demo "
+              help="演示专用数据库（默认 config.toml 的 [demo] db），只会重建演示自己建的库，不用 --db 和 MONITOR_DB；"
+                   "The demo's own database (default: [demo] db in config.toml). Only a database the demo "
                    "created is ever recreated; --db and MONITOR_DB are not used.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the map.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="地图写到哪里；Where to write the map.")
 @pass_app
 def demo(app: App, demo_db: Path | None, out: Path | None):
-    """Run the main job on the shipped Huairou data, offline, and print a summary.
+    """用自带的怀柔数据离线演示全过程并打印摘要；Run the main job on the shipped Huairou data, offline, and print a summary.
 
     Builds a fresh database of its own ([demo] db, or --demo-db), loads the approximate township
     zones, and replays Huairou's 2025 up to [demo] as_of (2025-11-16 09:00; --as-of overrides
@@ -62,7 +64,7 @@ def demo(app: App, demo_db: Path | None, out: Path | None):
     s = run(app.config, db=db, out=out)
     c = console()
     district = app.config.district.name
-    c.print(f"[bold]{escape(district)}风险监测演示 monitor demo[/bold]  as of {s.as_of}")
+    c.print(f"[bold]{escape(district)}风险监测演示 monitor demo[/bold]  演示时刻 as of {s.as_of}")
     c.print(f"乡镇 townships: {s.townships} ({s.approximate} approximate 近似边界)")
     c.print("设施 facilities: " + ", ".join(f"{k} {v}" for k, v in sorted(s.facilities.items()))
             + "  (sample data 示例数据)")
@@ -75,8 +77,8 @@ def demo(app: App, demo_db: Path | None, out: Path | None):
     for r in s.top:
         c.print(f"  {r['priority']} #{r['facility_id']} {r['name']} ({r['township_name']}): {r['reason']}",
                 markup=False)
-    click.echo(f"database: {s.db}")  # paths are never wrapped
-    click.echo(f"map: {s.map}")
+    click.echo(f"数据库 database: {s.db}")  # paths are never wrapped
+    click.echo(f"地图 map: {s.map}")
     c.print("下一步 next steps (the demo's database, at the demo's moment):")
     for line in next_steps(app, s.db):
         click.echo(f"  {line}")  # never wrapped: each line is a command to copy

@@ -11,21 +11,27 @@ from .context import App, pass_app
 
 @click.command("report")
 @click.option("--month", metavar="YYYY-MM",
-              help="The month to review (default: the current month in the district's time zone).")
+              help="要点评的月份（默认本区时区的当月）；The month to review (default: the current month in the "
+                   "district's time zone).")
 @click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html", show_default=True,
-              help="html: the printable review (A4, one page per township); csv: its numbers, one row per "
-                   "township and one for the district.")
+              help="html：可打印的点评（A4，每个乡镇一页）；csv：其中的数字，每个乡镇一行、全区一行；html: the "
+                   "printable review (A4, one page per township); csv: its numbers, one row per township and one "
+                   "for the district.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write (default: reports/report-YYYY-MM.html or .csv beside config.toml). "
-                   "Replaced whole, only when complete.")
-@click.option("--township", help="Only this township's section (name, code, or a unique part of the name); "
-                                 "the district summary still ranks every township.")
+              help="写入的文件（默认 config.toml 旁的 reports/report-YYYY-MM.html 或 .csv），写完才整体替换；The file "
+                   "to write (default: reports/report-YYYY-MM.html or .csv beside config.toml). Replaced whole, "
+                   "only when complete.")
+@click.option("--township", help="只输出此乡镇一节（名称、代码或名称中唯一的一部分），全区汇总仍排名所有乡镇；Only this "
+                                 "township's section (name, code, or a unique part of the name); the district "
+                                 "summary still ranks every township.")
 @click.option("--pdf", "pdf", is_flag=True,
-              help="Write the review as a PDF (A4, page numbers), printed by the system's headless Chromium "
-                   "(apt-get install chromium fonts-noto-cjk; or [report] chromium in config.toml).")
+              help="输出 PDF（A4，带页码），由系统的无界面 Chromium 打印（apt-get install chromium fonts-noto-cjk，"
+                   "或 config.toml 的 [report] chromium）；Write the review as a PDF (A4, page numbers), printed by "
+                   "the system's headless Chromium (apt-get install chromium fonts-noto-cjk; or [report] chromium "
+                   "in config.toml).")
 @pass_app
 def report(app: App, month: str | None, fmt: str, out: Path | None, township: str | None, pdf: bool):
-    """Write the monthly review for the work review meeting (月度工作点评).
+    """生成月度工作点评；Write the monthly review for the work review meeting.
 
     For each township: open and closed items by kind; what was fixed in the month; overdue
     items with the person responsible; the median time from damage or defect to repair;
@@ -82,14 +88,15 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
 
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(["geojson", "csv", "gpkg"]), required=True,
-              help="geojson: one FeatureCollection, each feature's `layer` property naming its layer; "
-                   "csv: the facilities with their follow-ups (opens in Excel); gpkg: a GeoPackage with one "
-                   "layer per table (opens in QGIS).")
+              help="geojson：一个要素集合，layer 属性标明图层；csv：设施及其待跟进（Excel 可打开，表头“中文 english”）；"
+                   "gpkg：每表一层的 GeoPackage（QGIS 可打开）；geojson: one FeatureCollection, each feature's "
+                   "`layer` property naming its layer; csv: the facilities with their follow-ups (opens in Excel); "
+                   "gpkg: a GeoPackage with one layer per table (opens in QGIS).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write (replaced whole, only when complete).")
+              help="写入的文件（写完才整体替换）；The file to write (replaced whole, only when complete).")
 @pass_app
 def export(app: App, fmt: str, out: Path):
-    """Export townships, facilities, warned areas and follow-ups for GIS or spreadsheets.
+    """导出乡镇、设施、预警区域和待跟进，供 GIS 或表格使用；Export townships, facilities, warned areas and follow-ups for GIS or spreadsheets.
 
     Layers: townships (with the approximate flag and risk score), facilities (status and
     township name), warned_areas (the warnings in force now, or at --as-of) and follow_ups
@@ -105,7 +112,7 @@ def export(app: App, fmt: str, out: Path):
     from ..export import write
 
     counts = write(app.existing_store(), app.config, fmt, out, clock.now())
-    click.echo(f"wrote {out}: " + ", ".join(f"{layer} {n}" for layer, n in counts.items()))
+    click.echo(f"已导出 wrote {out}: " + ", ".join(f"{layer} {n}" for layer, n in counts.items()))
 
 
 def register(main: click.Group) -> None:

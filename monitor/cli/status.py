@@ -10,10 +10,10 @@ EXIT_STALE = 1
 
 
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
 def status(app: App, as_json: bool):
-    """Counts, and the freshness of each alert source: last success, last error, age.
+    """数据概况和各预警来源是否及时：最近成功、最近错误、时长；Counts, and the freshness of each alert source: last success, last error, age.
 
     A source is stale when its last successful refresh (a 304 counts) is older than its
     max_age_minutes in config.toml, or it has never refreshed. Exit status 1 when any source
@@ -44,7 +44,7 @@ def status(app: App, as_json: bool):
         click.echo(f"数据库 database: {app.db_path}")
         click.echo(f"乡镇 townships: {counts['townships']}   设施 facilities: {counts['facilities']}"
                    + (f" ({kinds})" if kinds else ""))
-        click.echo(f"预警 alerts: {counts['alerts_active']} in force, {counts['alerts_total']} stored   "
+        click.echo(f"预警 alerts: 生效 {counts['alerts_active']} in force, 共 {counts['alerts_total']} stored   "
                    f"待跟进 open follow-ups: {counts['follow_ups_open']}")
         if sources:
             table("预警来源 Alert sources", ["来源 source", "类型 kind", "最近成功 last success", "时长 age",
@@ -57,10 +57,11 @@ def status(app: App, as_json: bool):
                     click.echo(f"最近错误 last error, {s['source']} ({clock.local(s['last_error_at'], tz)}): "
                                f"{s['last_error']}")
         else:
-            click.echo("no alert sources configured ([[sources]] in config.toml)")
+            click.echo("未配置预警来源（config.toml 的 [[sources]]）；no alert sources configured ([[sources]] in "
+                       "config.toml)")
         if stale:
-            click.echo(f"STALE: {', '.join(stale)} (alert data older than allowed; "
-                       "check `monitor alerts refresh` and its log)", err=True)
+            click.echo(f"STALE 过期: {', '.join(stale)}（预警数据超过允许的时长，请检查 monitor alerts refresh 及其日志）；"
+                       "alert data older than allowed; check `monitor alerts refresh` and its log", err=True)
     if stale:
         raise SystemExit(EXIT_STALE)
 
