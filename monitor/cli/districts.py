@@ -11,16 +11,17 @@ from .context import App, echo_json, pass_app, table
 
 @click.group("districts")
 def districts():
-    """Districts above townships (a city): load their outlines, rank them by risk."""
+    """乡镇之上的区县（全市）：载入区县边界，按风险排列；Districts above townships (a city): load their outlines, rank them by risk."""
 
 
 @districts.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_app
 def import_(app: App, path: Path):
-    """Load district outlines (GeoJSON, Shapefile, GeoPackage with a 6-digit code and a name;
-    Tianditu's "gb" codes are read), replacing those stored. Townships belong to the district
-    whose code begins theirs, whichever is loaded first."""
+    """载入区县边界（6 位区划代码和名称），替换已存的；Load district outlines, replacing those stored.
+
+    GeoJSON, Shapefile or GeoPackage with a 6-digit code and a name (Tianditu's "gb" codes are
+    read). Townships belong to the district whose code begins theirs, whichever is loaded first."""
     from ..districts import import_districts
 
     n = import_districts(app.existing_store(), path)
@@ -28,10 +29,12 @@ def import_(app: App, path: Path):
 
 
 @districts.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
 def list_(app: App, as_json: bool):
-    """The city view: every district by risk (the sum of its townships' scores), with its open
+    """全市视图：各区县按风险排列；The city view: every district by risk.
+
+    The risk is the sum of its townships' scores, shown with its open
     follow-ups by priority and how many of its townships are loaded."""
     from ..districts import city_view
 
