@@ -104,16 +104,17 @@ def test_an_older_database_is_brought_up_to_date(tmp_path):
         old.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     for column in ("old_severity", "new_severity"):  # and none of migration 5
         old.execute(f"ALTER TABLE status_history DROP COLUMN {column}")
+    old.execute("DROP TABLE districts")  # and none of migration 6
     old.execute("PRAGMA user_version=1")
     old.commit()
     old.close()
-    # opened as the field CLI opens it, in a fresh process: migrations 2 to 5 need no sqlite-utils (nor pandas)
+    # opened as the field CLI opens it, in a fresh process: migrations 2 to 6 need no sqlite-utils (nor pandas)
     opened = subprocess.run([sys.executable, "-c", UPGRADE, str(path)], capture_output=True, text=True, check=True)
     got = json.loads(opened.stdout)
     assert got == {"version": len(MIGRATIONS), "heavy": [], "withdrawn": True,
                    "severity_history": ["new_severity", "old_severity"],
                    "refs": [[1, "s", "a1", "2021-01-01T00:00:00Z"], [1, "", "a2", None]]}
-    assert len(MIGRATIONS) == 5
+    assert len(MIGRATIONS) == 6
     # the back-filled references are the ones storing a message looks up: an earlier message that
     # arrives late is superseded at once (a2 from any sender at any time; a1 only at that sent)
     s = Store.open(path)

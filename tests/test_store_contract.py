@@ -205,3 +205,11 @@ def test_meta(store):
     assert store.meta("created_by") is None
     store.set_meta("created_by", "demo")
     assert store.meta("created_by") == "demo"
+
+
+def test_both_engines_provide_every_interface(store):
+    from monitor.store import interfaces as i
+
+    for protocol in (i.Transactions, i.MetaStore, i.TownshipStore, i.FacilityStore, i.AlertStore, i.FollowUpStore,
+                     i.FetchLog):
+        assert isinstance(store, protocol), protocol.__name__

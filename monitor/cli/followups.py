@@ -30,6 +30,9 @@ def _priorities(ctx, param, values) -> list[str]:
 @click.command("followups")
 @click.option("--township", "-t", metavar="NAME|CODE", help="只看此乡镇（名称、名称的一部分或代码）；Only this township "
                                                             "(name, part of it, or code).")
+@click.option("--district", "-d", metavar="NAME|CODE",
+              help="只看此区县的乡镇（全市数据库：monitor districts list 列出区县）；Only this district's townships "
+                   "(a city's database: `monitor districts list` names them).")
 @click.option("--kind", "-k", metavar="KIND", help="只看此类：供暖设施、消防隐患、水毁设施；Only this kind: heating, fire, "
                                                    "flood.")
 @click.option("--priority", "-p", "priorities", multiple=True, callback=_priorities, metavar="P1[,P2]",
@@ -60,7 +63,7 @@ def _priorities(ctx, param, values) -> list[str]:
                                                     "本区时间，是/否）；Output CSV (UTF-8 with BOM, so Excel reads the "
                                                     "Chinese).")
 @pass_app
-def followups(app: App, township, kind, priorities, new, closed, mark_seen, viewer, explain_id, limit, as_json,
+def followups(app: App, township, district, kind, priorities, new, closed, mark_seen, viewer, explain_id, limit, as_json,
               as_csv):
     """按规则评估并列出待跟进事项：哪里要去查看、多急、为什么；Evaluate the rules now (or at --as-of) and list the open follow-ups.
 
@@ -79,6 +82,7 @@ def followups(app: App, township, kind, priorities, new, closed, mark_seen, view
     Examples:
       monitor followups
       monitor followups --township 汤河口 --priority P1,P2
+      monitor followups --district 怀柔区            # a city's database: one district
       monitor followups --new --closed          # what changed since you last marked the list seen
       monitor followups --new --mark-seen       # read what is new, then mark it seen
       monitor followups --kind heating --csv > heating.csv
@@ -92,7 +96,7 @@ def followups(app: App, township, kind, priorities, new, closed, mark_seen, view
         raise UsageError("--json 和 --csv 只能选一个；give --json or --csv, not both")
     store = app.existing_store()
     if explain_id is not None:
-        if township or kind or priorities or new or closed or mark_seen or as_csv or limit is not None:
+        if township or district or kind or priorities or new or closed or mark_seen or as_csv or limit is not None:
             raise UsageError("--explain 只能与 --json（和 --as-of）同用；--explain takes only --json (and --as-of)")
         _explain(app, evaluation.explain(store, app.config, explain_id, clock.now()), as_json)
         return
@@ -104,12 +108,17 @@ def followups(app: App, township, kind, priorities, new, closed, mark_seen, view
             raise UsageError(f"没有类别「{kind}」，请用 供暖设施、消防隐患 或 水毁设施；unknown kind '{kind}'; use heating, "
                              "fire or flood") from None
     town = store.township_lookup(township) if township else None
+    if district:
+        from ..districts import lookup
+
+        district = lookup(store, district)["code"]
 
     who = _viewer(app, viewer)
     outcome = evaluation.run(store, app.config, clock.now())
     seen = store.meta_value(SEEN + who)
     after = seen or ""  # never marked: everything counts as new (or closed)
-    filters = {"township": town["code"] if town else None, "kind": kind_code, "priorities": priorities}
+    filters = {"township": town["code"] if town else None, "district": district or None, "kind": kind_code,
+               "priorities": priorities}
     if limit is None and not (as_json or as_csv):
         limit = TERMINAL_ROWS  # a city's 10^5 follow-ups do not belong in a terminal table
     selections = [{"opened_after": after}] * new + [{"closed_after": after}] * closed or [{}]

@@ -21,6 +21,7 @@ from .urls import shown_url
 TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("townships", ("code", "name", "name_en", "kind", "geometry", "minx", "miny", "maxx", "maxy", "lon", "lat",
                    "approximate", "source")),
+    ("districts", ("code", "name", "name_en", "geometry", "minx", "miny", "maxx", "maxy", "lon", "lat", "source")),
     ("facilities", ("id", "kind", "subtype", "name", "lon", "lat", "township", "status", "severity", "responsible",
                     "phone", "households", "people", "last_inspected", "due", "notes", "blocks_heating", "source",
                     "created", "updated", "ref")),
@@ -39,7 +40,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("meta", ("key", "value")),
 )
 OWN_META = ("change_count",)  # the target's own bookkeeping, never copied
-_ORDER = {"townships": "code", "alert_refs": "alert_id, identifier, sender, sent", "meta": "key"}
+_ORDER = {"townships": "code", "districts": "code", "alert_refs": "alert_id, identifier, sender, sent", "meta": "key"}
 
 
 @dataclass(frozen=True)

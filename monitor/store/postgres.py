@@ -232,7 +232,15 @@ def _m5_severity_history(store: "PostgresStore") -> None:
     store.conn.execute("ALTER TABLE status_history ADD COLUMN new_severity text")
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history)
+def _m6_districts(store: "PostgresStore") -> None:
+    store.conn.execute("CREATE TABLE districts (code text PRIMARY KEY, name text NOT NULL, name_en text,"
+                       " geometry geometry(Geometry, 4326) NOT NULL, minx double precision, miny double precision,"
+                       " maxx double precision, maxy double precision, lon double precision, lat double precision,"
+                       " source text)")
+    store.conn.execute("CREATE INDEX districts_geometry ON districts USING gist (geometry)")
+
+
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history, _m6_districts)
 
 _BUMP_CHANGES = ("INSERT INTO meta (key, value) VALUES ('change_count', '1')"
                  " ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text")
@@ -265,6 +273,8 @@ class PostgresStore(Store):
 
     engine = "postgresql"
     _CODED = "coalesce({c}::text, '')"
+    _GEOMETRY_IN = "ST_GeomFromWKB(?, 4326)"
+    _GEOMETRY_OUT = "ST_AsBinary(geometry)"
     _FOLLOW_UP_ORDER = (" ORDER BY u.priority, coalesce(f.households, 0) DESC, u.facility_id NULLS FIRST,"
                         " u.rule")
 

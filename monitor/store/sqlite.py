@@ -183,7 +183,17 @@ def _m5_severity_history(store: Store) -> None:
     conn.execute("ALTER TABLE status_history ADD COLUMN new_severity TEXT")
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history)
+def _m6_districts(store: Store) -> None:
+    """Districts above townships (a city: Beijing's 16): their outlines, for the city view and
+    `--district`. A township belongs to the district whose 6-digit code begins its own code
+    (GB/T 2260 codes nest), so no link column is needed and either can be loaded first."""
+    store.conn.execute("CREATE TABLE districts (code TEXT PRIMARY KEY, name TEXT NOT NULL, name_en TEXT,"
+                       " geometry BLOB NOT NULL, minx REAL, miny REAL, maxx REAL, maxy REAL, lon REAL, lat REAL,"
+                       " source TEXT)")
+
+
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history, _m6_districts)
+DISTRICT_COLUMNS = ("code", "name", "name_en", "minx", "miny", "maxx", "maxy", "lon", "lat", "source")
 
 
 # --- opening, and what SQLite's errors mean to a person -----------------------------------------
@@ -552,6 +562,30 @@ class Store:
             raise UsageError(f"没有乡镇“{t}”，`monitor townships list` 列出全部乡镇；no township '{t}'; "
                              "`monitor townships list` shows them") from None
         return next(r for r in rows if r["code"] == code)
+
+    # --- districts ---------------------------------------------------------------------------
+
+    _GEOMETRY_IN = "?"  # how a WKB parameter becomes a stored geometry (PostgreSQL: ST_GeomFromWKB)
+    _GEOMETRY_OUT = "geometry"
+
+    def replace_districts(self, rows: Iterable[dict]) -> int:
+        """Replace the whole district set (rows as townships': code, name, geometry WKB, ...)."""
+        rows = list(rows)
+        with self.write():
+            self.conn.execute("DELETE FROM districts")
+            self.conn.executemany(
+                f"INSERT INTO districts ({', '.join(DISTRICT_COLUMNS)}, geometry) VALUES"
+                f" ({', '.join('?' * len(DISTRICT_COLUMNS))}, {self._GEOMETRY_IN})",
+                [tuple(r.get(c) for c in DISTRICT_COLUMNS) + (r["geometry"],) for r in rows])
+        return len(rows)
+
+    def districts(self, *, with_geometry: bool = True) -> list[dict]:
+        cols = ", ".join(DISTRICT_COLUMNS) + (f", {self._GEOMETRY_OUT} AS geometry" if with_geometry else "")
+        rows = [dict(r) for r in self.conn.execute(f"SELECT {cols} FROM districts ORDER BY code")]
+        for r in rows:
+            if isinstance(r.get("geometry"), memoryview):
+                r["geometry"] = bytes(r["geometry"])
+        return rows
 
     # --- facilities --------------------------------------------------------------------------
 
@@ -966,7 +1000,7 @@ class Store:
     _FOLLOW_UP_ORDER = " ORDER BY u.priority, coalesce(f.households, 0) DESC, u.facility_id, u.rule"
 
     @staticmethod
-    def _follow_up_where(*, township=None, kind=None, priorities=None, facility_id=None, opened_at=None,
+    def _follow_up_where(*, township=None, district=None, kind=None, priorities=None, facility_id=None, opened_at=None,
                          closed_at=None, opened_after=None, closed_after=None) -> tuple[str, list]:
         """Open follow-ups, or those closed at `closed_at` / after `closed_after` ("" = ever);
         `opened_at` / `opened_after` narrow to those opened then / since then."""
@@ -985,6 +1019,9 @@ class Store:
         if township is not None:
             where.append("coalesce(u.township, f.township) = ?")
             params.append(township)
+        if district is not None:  # its 6-digit code begins each of its townships' codes
+            where.append("substr(coalesce(u.township, f.township), 1, 6) = ?")
+            params.append(district[:6])
         if kind is not None:
             where.append("f.kind = ?")
             params.append(kind)
