@@ -8,6 +8,7 @@ from pathlib import Path
 from . import clock
 from . import kinds as K
 from .config import Config
+from .errors import MonitorError
 from .store import Store
 
 
@@ -45,8 +46,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     geoms = {t["code"]: shapely.from_wkb(t["geometry"]) for t in townships}
     codes, polygons = list(geoms), list(geoms.values())
     names = {t["code"]: t["name"] for t in townships}
-    follow = store.follow_up_list()
-    scores = township_scores(follow, config)
+    scores = _scores(store, config)
     t_rows = [{
         "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
         "approximate": bool(t["approximate"]), "source": t["source"],
@@ -56,30 +56,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         "label_at": label_point(geoms[t["code"]]),
     } for t in townships]
 
-    best: dict[int, dict] = {}
-    for r in follow:
-        if r["facility_id"] is not None:
-            b = best.setdefault(r["facility_id"], {"priority": r["priority"], "reasons": []})
-            b["priority"] = min(b["priority"], r["priority"])
-            b["reasons"].append(f"[{r['priority']}] {r['reason']}")
-    history = store.recent_history(config.map.history_entries)
-    f_rows = []
-    for f in store.select_facilities():
-        kind = K.KINDS[f["kind"]]
-        f_rows.append({
-            "id": f["id"], "kind": f["kind"], "kind_zh": kind.zh, "subtype_zh": kind.subtypes[f["subtype"]][0],
-            "name": f["name"], "status": f["status"], "status_zh": kind.statuses[f["status"]].zh,
-            "lon": f["lon"], "lat": f["lat"], "township_name": f["township_name"],
-            "responsible": f["responsible"], "phone": f["phone"], "households": f["households"],
-            "due": f["due"], "last_inspected": f["last_inspected"], "notes": f["notes"],
-            "history": [{"at": clock.local(h["at"], tz), "by": h["by"],
-                         "old": kind.statuses[h["old_status"]].zh if h["old_status"] in kind.statuses else h["old_status"],
-                         "new": kind.statuses[h["new_status"]].zh if h["new_status"] in kind.statuses else h["new_status"],
-                         "note": h["note"]} for h in history.get(f["id"], [])],
-            "priority": best.get(f["id"], {}).get("priority"),
-            "reasons": best.get(f["id"], {}).get("reasons", []),
-        })
-
+    sites, followups = read_sites(store, config, {t["code"]: t["name"] for t in townships})
     a_rows = []
     for a in in_force(store, now):
         covered, geom, _ = warned_area(a, codes, polygons)
@@ -93,17 +70,12 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
             "township_names": sorted(names[c] for c in covered),
         })
 
-    u_rows = [{
-        "facility_id": r["facility_id"], "name": r["name"], "township": r["township_name"], "kind": r["kind"],
-        "rule": r["rule"], "priority": r["priority"], "reason": r["reason"],
-        "since": clock.local(r["since"], tz), "lon": r["lon"], "lat": r["lat"],
-    } for r in follow]
 
     stale, reason, last_ok = (False, "", None) if replay else staleness(store, config, now)
     evaluated = store.last_evaluation()
     return MapData(
-        title=config.map.title, townships=t_rows, facilities=f_rows,
-        alerts=a_rows, followups=u_rows, data_time=clock.local(now, tz),
+        title=config.map.title, townships=t_rows, facilities=sites,
+        alerts=a_rows, followups=followups, data_time=clock.local(now, tz),
         last_refresh=replay or (clock.local(last_ok, tz) if last_ok else None), stale=stale, stale_reason=reason,
         basemap=_basemap(config), evaluated=clock.local(evaluated, tz) if evaluated else None,
     )
@@ -137,3 +109,183 @@ def write_map(store: Store, config: Config, out: Path, now: datetime | None = No
     from .riskmap import render_map
 
     return render_map(build(store, config, now, replay=replay), out)
+
+
+# ---- reading the store in columns ----------------------------------------------------------------
+#
+# The one place the map reads facilities, follow-ups and history. At city scale (10^6 sites) one
+# Python object per row costs seconds and gigabytes (Store.select_facilities, recent_history and
+# follow_up_list took 0.7 s each at 10^5 and grow linearly), so SQLite hands over whole columns:
+# numbers as one comma-separated text each (parsed by numpy at C speed), text as one JSON array
+# each (passed to the page as is), repeated text as codes. SQL here, outside the store, is a stop
+# gap until the store's read model offers these columns (monitor/store is being split).
+
+
+def _ints(text: str | None, dtype="i8"):
+    import numpy as np
+
+    if not text:
+        return np.empty(0, dtype)
+    return np.array(text.split(","), dtype=dtype)
+
+
+def _sql_local(column: str, tz: str) -> str | None:
+    """An SQL expression for a stored UTC time as local "YYYY-MM-DD HH:MM" where the zone has one
+    fixed offset (China's has); None where it has daylight saving (then Python converts)."""
+    from datetime import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    offsets = {dt(2025, m, 1, tzinfo=zone).utcoffset() for m in (1, 7)}
+    if len(offsets) != 1:
+        return None
+    minutes = int(offsets.pop().total_seconds() // 60)
+    return f"strftime('%Y-%m-%d %H:%M', {column}, '{minutes:+d} minutes')"
+
+
+def read_sites(store: Store, config: Config, town_names: dict[str, str]):
+    """(SiteColumns, FollowupColumns) of every facility and open follow-up, by columns."""
+    import json
+
+    import numpy as np
+
+    from .riskmap import Coded, FollowupColumns, HistoryColumns, SiteColumns
+
+    conn = store.conn
+    tz = config.timezone
+    towns = {rowid: town_names.get(code, code) for rowid, code in conn.execute("SELECT rowid, code FROM townships")}
+    town_order = list(towns)
+    town_index = np.full(max(towns, default=0) + 2, -1, dtype=np.int32)
+    town_index[town_order] = np.arange(len(town_order), dtype=np.int32)
+    town_values = [towns[r] for r in town_order]
+
+    def case(expr: str, values: list[str]) -> str:
+        if not values:
+            return "-1"
+        return f"CASE {expr} " + " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(values)) + " ELSE -1 END"
+
+    kinds = list(K.KINDS)
+    statuses = sorted({s for k in K.KINDS.values() for s in k.statuses})
+    status_pairs = [(k, s) for k in kinds for s in K.KINDS[k].statuses]
+    subtype_pairs = [(k, s) for k in kinds for s in K.KINDS[k].subtypes]
+    cur = conn.cursor()
+    cur.row_factory = None
+    row = cur.execute(
+        "SELECT count(*), group_concat(id), group_concat(CAST(round(lon * 1e6) AS INTEGER)),"
+        " group_concat(CAST(round(lat * 1e6) AS INTEGER)), group_concat(k), group_concat(s), group_concat(ks),"
+        " group_concat(st), group_concat(coalesce(t, -1)), group_concat(p), group_concat(coalesce(households, -1)),"
+        " json_group_array(name), json_group_array(responsible), json_group_array(phone), json_group_array(due),"
+        " json_group_array(last_inspected), json_group_array(notes)"
+        " FROM (SELECT f.id, f.lon, f.lat, f.name, f.responsible, f.phone, f.due, f.last_inspected, f.notes,"
+        " f.households, t.rowid AS t, coalesce(CAST(substr(b.p, 2) AS INTEGER) - 1, -1) AS p,"
+        f" {case('f.kind', kinds)} AS k, {case('f.status', statuses)} AS s,"
+        f" {case(chr(39).join(['f.kind || ', '/', ' || f.status']), [a + '/' + b for a, b in status_pairs])} AS ks,"
+        f" {case(chr(39).join(['f.kind || ', '/', ' || f.subtype']), [a + '/' + b for a, b in subtype_pairs])} AS st"
+        " FROM facilities f LEFT JOIN townships t ON t.code = f.township"
+        " LEFT JOIN (SELECT facility_id, min(priority) AS p FROM follow_ups WHERE closed IS NULL"
+        " AND facility_id IS NOT NULL GROUP BY facility_id) b ON b.facility_id = f.id ORDER BY f.id)"
+    ).fetchone()
+    n = row[0]
+    ids = _ints(row[1])
+    if n and not (len(ids) == n and np.all(np.diff(ids) > 0)):
+        raise MonitorError("the facilities came out of the database out of order; map not written")
+    lon = _ints(row[2]).astype(np.float64) / 1e6
+    lat = _ints(row[3]).astype(np.float64) / 1e6
+    kind_i, status_i, pair_i = _ints(row[4], "i4"), _ints(row[5], "i4"), _ints(row[6], "i4")
+    sub_i, town_rowid = _ints(row[7], "i4"), _ints(row[8], "i8")
+    town_i = np.where(town_rowid >= 0, town_index[np.clip(town_rowid, 0, len(town_index) - 1)], -1).astype(np.int32)
+    coded = {
+        "kind": Coded(kind_i, kinds),
+        "kind_zh": Coded(kind_i, [K.KINDS[k].zh for k in kinds]),
+        "status": Coded(status_i, statuses),
+        "status_zh": Coded(pair_i, [K.KINDS[k].statuses[s].zh for k, s in status_pairs]),
+        "subtype_zh": Coded(sub_i, [K.KINDS[k].subtypes[s][0] for k, s in subtype_pairs]),
+        "township_name": Coded(town_i, town_values),
+    }
+    texts = dict(zip(("responsible", "phone", "due", "last_inspected", "notes"), row[12:17]))
+    history = _read_history(conn, ids, config.map.history_entries, tz)
+    sites = SiteColumns(id=ids, lon=lon, lat=lat, priority=_ints(row[9], "i1"), coded=coded,
+                        names=row[11] or "[]", households=_ints(row[10]), texts=texts, history=history)
+
+    local = _sql_local("u.since", tz) or "u.since"
+    row = cur.execute(
+        "SELECT count(*), group_concat(coalesce(fid, 0)), group_concat(p), group_concat(coalesce(t, -1)),"
+        " group_concat(k), json_group_array(rule), json_group_array(reason), json_group_array(since)"
+        " FROM (SELECT u.facility_id AS fid, coalesce(CAST(substr(u.priority, 2) AS INTEGER) - 1, -1) AS p,"
+        f" t.rowid AS t, {case('f.kind', kinds)} AS k, u.rule, u.reason, {local} AS since"
+        " FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id"
+        " LEFT JOIN townships t ON t.code = coalesce(u.township, f.township)"
+        " WHERE u.closed IS NULL ORDER BY u.priority, coalesce(f.households, 0) DESC, u.facility_id, u.rule)"
+    ).fetchone()
+    m = row[0]
+    fid = _ints(row[1])
+    at = np.searchsorted(ids, fid) if len(ids) else np.zeros(m, dtype=np.int64)
+    found = (at < len(ids)) & (ids[np.minimum(at, max(len(ids) - 1, 0))] == fid) if len(ids) else np.zeros(m, bool)
+    site = np.where(found, at, -1).astype(np.int32)
+    u_town = _ints(row[3], "i8")
+    u_town_i = np.where(u_town >= 0, town_index[np.clip(u_town, 0, len(town_index) - 1)], -1).astype(np.int32)
+    since = json.loads(row[7] or "[]")
+    if local == "u.since":
+        since = [clock.local(v, tz) for v in since]
+    followups = FollowupColumns(
+        site=site, priority=_ints(row[2], "i1"),
+        coded={"name": Coded(np.full(m, -1, dtype=np.int32), []), "township": Coded(u_town_i, town_values),
+               "kind": Coded(_ints(row[4], "i4"), kinds),
+               "rule": Coded.of(json.loads(row[5] or "[]")), "reason": Coded.of(json.loads(row[6] or "[]")),
+               "since": Coded.of(since)},
+    )
+    return sites, followups
+
+
+def _read_history(conn, ids, per_site: int, tz: str):
+    """The last `per_site` history entries of every facility, newest first."""
+    import json
+
+    import numpy as np
+
+    from .riskmap import Coded, HistoryColumns
+
+    if per_site <= 0:
+        return HistoryColumns(np.empty(0, np.int32), {k: [] for k in ("at", "by", "old", "new", "note")})
+    local = _sql_local("h.at", tz) or "h.at"
+    cur = conn.cursor()
+    cur.row_factory = None
+    row = cur.execute(
+        "SELECT group_concat(facility_id), json_group_array(at), json_group_array(by),"
+        " json_group_array(old_status), json_group_array(new_status), json_group_array(note)"
+        f" FROM (SELECT h.facility_id, {local} AS at, h.by, h.old_status, h.new_status, h.note"
+        # one index probe per facility for the id of its per_site-th newest entry
+        " FROM facilities f JOIN status_history h ON h.facility_id = f.id AND h.id >= coalesce("
+        "(SELECT id FROM status_history h2 WHERE h2.facility_id = f.id ORDER BY id DESC LIMIT 1 OFFSET ?), 0)"
+        " ORDER BY f.id, h.id DESC)", (int(per_site) - 1,)).fetchone()
+    fid = _ints(row[0])
+    site = np.searchsorted(ids, fid).astype(np.int32)
+    keep = (site < len(ids)) & (ids[np.minimum(site, max(len(ids) - 1, 0))] == fid) if len(ids) else np.zeros(len(fid), bool)
+    at = json.loads(row[1] or "[]")
+    if local == "h.at":
+        at = [clock.local(v, tz) for v in at]
+    cols = {"at": at, "by": row[2], "old": row[3], "new": row[4], "note": row[5]}
+    if not keep.all():  # entries of facilities no longer there: leave them out
+        idx = np.flatnonzero(keep).tolist()
+        cols = {k: [(json.loads(v) if isinstance(v, str) else v)[i] for i in idx] for k, v in cols.items()}
+        site = site[keep]
+    return HistoryColumns(site, {"at": Coded.of(cols["at"] if isinstance(cols["at"], list) else json.loads(cols["at"])),
+                                 **{k: cols[k] for k in ("by", "old", "new", "note")}})
+
+
+def _scores(store: Store, config: Config) -> dict[str, dict]:
+    """Per township code: risk score and open follow-ups by priority (as township_scores, but
+    counted by SQLite rather than from one row object per follow-up)."""
+    from .ruleset import score_weights
+
+    weights = score_weights(config)
+    out: dict[str, dict] = {}
+    for town, prio, count in store.conn.execute(
+            "SELECT coalesce(u.township, f.township), u.priority, count(*) FROM follow_ups u"
+            " LEFT JOIN facilities f ON f.id = u.facility_id WHERE u.closed IS NULL GROUP BY 1, 2"):
+        if not town:
+            continue
+        entry = out.setdefault(town, {"score": 0.0, "counts": {"P1": 0, "P2": 0, "P3": 0}})
+        entry["counts"][prio] = entry["counts"].get(prio, 0) + count
+        entry["score"] += float(weights.get(prio, 0)) * count
+    return out
