@@ -165,20 +165,18 @@ def read_sites(store: Store, config: Config, town_names: dict[str, str]):
         return f"CASE {expr} " + " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(values)) + " ELSE -1 END"
 
     kinds = list(K.KINDS)
-    statuses = sorted({s for k in K.KINDS.values() for s in k.statuses})
     status_pairs = [(k, s) for k in kinds for s in K.KINDS[k].statuses]
     subtype_pairs = [(k, s) for k in kinds for s in K.KINDS[k].subtypes]
     cur = conn.cursor()
     cur.row_factory = None
     row = cur.execute(
         "SELECT count(*), group_concat(id), group_concat(CAST(round(lon * 1e6) AS INTEGER)),"
-        " group_concat(CAST(round(lat * 1e6) AS INTEGER)), group_concat(k), group_concat(s), group_concat(ks),"
+        " group_concat(CAST(round(lat * 1e6) AS INTEGER)), group_concat(ks),"
         " group_concat(st), group_concat(coalesce(t, -1)), group_concat(p), group_concat(coalesce(households, -1)),"
         " json_group_array(name), json_group_array(responsible), json_group_array(phone), json_group_array(due),"
         " json_group_array(last_inspected), json_group_array(notes)"
         " FROM (SELECT f.id, f.lon, f.lat, f.name, f.responsible, f.phone, f.due, f.last_inspected, f.notes,"
         " f.households, t.rowid AS t, coalesce(CAST(substr(b.p, 2) AS INTEGER) - 1, -1) AS p,"
-        f" {case('f.kind', kinds)} AS k, {case('f.status', statuses)} AS s,"
         f" {case(chr(39).join(['f.kind || ', '/', ' || f.status']), [a + '/' + b for a, b in status_pairs])} AS ks,"
         f" {case(chr(39).join(['f.kind || ', '/', ' || f.subtype']), [a + '/' + b for a, b in subtype_pairs])} AS st"
         " FROM facilities f LEFT JOIN townships t ON t.code = f.township"
@@ -191,21 +189,23 @@ def read_sites(store: Store, config: Config, town_names: dict[str, str]):
         raise MonitorError("the facilities came out of the database out of order; map not written")
     lon = _ints(row[2]).astype(np.float64) / 1e6
     lat = _ints(row[3]).astype(np.float64) / 1e6
-    kind_i, status_i, pair_i = _ints(row[4], "i4"), _ints(row[5], "i4"), _ints(row[6], "i4")
-    sub_i, town_rowid = _ints(row[7], "i4"), _ints(row[8], "i8")
+    pair_i, sub_i, town_rowid = _ints(row[4], "i4"), _ints(row[5], "i4"), _ints(row[6], "i8")
     town_i = np.where(town_rowid >= 0, town_index[np.clip(town_rowid, 0, len(town_index) - 1)], -1).astype(np.int32)
     coded = {
-        "kind": Coded(kind_i, kinds),
-        "kind_zh": Coded(kind_i, [K.KINDS[k].zh for k in kinds]),
-        "status": Coded(status_i, statuses),
+        # one code for the four: (kind, status) pairs are few
+        "kind": Coded(pair_i, [k for k, _ in status_pairs]),
+        "kind_zh": Coded(pair_i, [K.KINDS[k].zh for k, _ in status_pairs]),
+        "status": Coded(pair_i, [s for _, s in status_pairs]),
         "status_zh": Coded(pair_i, [K.KINDS[k].statuses[s].zh for k, s in status_pairs]),
         "subtype_zh": Coded(sub_i, [K.KINDS[k].subtypes[s][0] for k, s in subtype_pairs]),
         "township_name": Coded(town_i, town_values),
     }
-    texts = dict(zip(("responsible", "phone", "due", "last_inspected", "notes"), row[12:17]))
+    texts = dict(zip(("responsible", "phone", "due", "last_inspected", "notes"), row[10:15]))
+    for k in ("responsible", "due", "last_inspected"):  # few distinct values: codes are smaller
+        texts[k] = Coded.of(json.loads(texts[k] or "[]"))
     history = _read_history(conn, ids, config.map.history_entries, tz)
-    sites = SiteColumns(id=ids, lon=lon, lat=lat, priority=_ints(row[9], "i1"), coded=coded,
-                        names=row[11] or "[]", households=_ints(row[10]), texts=texts, history=history)
+    sites = SiteColumns(id=ids, lon=lon, lat=lat, priority=_ints(row[7], "i1"), coded=coded,
+                        names=row[9] or "[]", households=_ints(row[8]), texts=texts, history=history)
 
     local = _sql_local("u.since", tz) or "u.since"
     row = cur.execute(
@@ -264,13 +264,13 @@ def _read_history(conn, ids, per_site: int, tz: str):
     at = json.loads(row[1] or "[]")
     if local == "h.at":
         at = [clock.local(v, tz) for v in at]
-    cols = {"at": at, "by": row[2], "old": row[3], "new": row[4], "note": row[5]}
+    cols = {"at": at, "by": json.loads(row[2] or "[]"), "old": json.loads(row[3] or "[]"),
+            "new": json.loads(row[4] or "[]"), "note": row[5]}
     if not keep.all():  # entries of facilities no longer there: leave them out
         idx = np.flatnonzero(keep).tolist()
         cols = {k: [(json.loads(v) if isinstance(v, str) else v)[i] for i in idx] for k, v in cols.items()}
         site = site[keep]
-    return HistoryColumns(site, {"at": Coded.of(cols["at"] if isinstance(cols["at"], list) else json.loads(cols["at"])),
-                                 **{k: cols[k] for k in ("by", "old", "new", "note")}})
+    return HistoryColumns(site, {**{k: Coded.of(cols[k]) for k in ("at", "by", "old", "new")}, "note": cols["note"]})
 
 
 def _scores(store: Store, config: Config) -> dict[str, dict]:

@@ -128,8 +128,16 @@ def unpack(encoding: str, text: str) -> dict:
     n = int.from_bytes(raw[:4], "little")
     head = json.loads(raw[4:4 + n].decode("utf-8"))
     start = 4 + n + (-(4 + n)) % 8
-    arrays = {name: np.frombuffer(raw, dtype="<" + dtype, count=count, offset=start + offset)
-              for name, (dtype, offset, count) in head["arrays"].items()}
+    arrays = {}
+    for name, (dtype, offset, count, flags) in head["arrays"].items():
+        size = np.dtype(dtype).itemsize
+        data = np.frombuffer(raw, dtype=np.uint8, count=count * size, offset=start + offset)
+        if "s" in flags:  # bytes grouped by position
+            data = data.reshape(size, count).T
+        arr = np.ascontiguousarray(data).view("<" + dtype).reshape(-1)
+        if "d" in flags:  # differences
+            arr = np.cumsum(arr.astype(np.int64))
+        arrays[name] = arr
     return {"head": head, "arrays": arrays, "lists": head.get("lists", {})}
 
 
@@ -143,7 +151,7 @@ def embedded(page: str) -> dict:
 
 
 def _value(pack: dict, name: str, i: int):
-    codes, values = pack["arrays"].get(name), pack["lists"].get(name)
+    codes, values = pack["arrays"].get(pack["head"].get("via", {}).get(name, name)), pack["lists"].get(name)
     if codes is not None and values is not None:
         return None if codes[i] < 0 else values[codes[i]]
     if values is not None:

@@ -68,7 +68,8 @@
   /* A pack's value `name` at row i: coded (codes into a list of values), a plain list, or an
      array of numbers; null where there is none. */
   function packValue(pack, name, i) {
-    var codes = pack.arrays[name], list = pack.lists[name];
+    var via = pack.head.via && Object.prototype.hasOwnProperty.call(pack.head.via, name) ? pack.head.via[name] : name;
+    var codes = pack.arrays[via], list = pack.lists[name];
     if (codes && list) {
       var c = codes[i];
       return c < 0 || c === undefined ? null : list[c];
@@ -106,7 +107,7 @@
     if (name === "lat") return a.lat[i] === this.none ? null : this.origin[1] + a.lat[i] / this.scale;
     if (name === "name") { var n = this.names[i]; return n === undefined ? null : n; }
     if (name === "priority") { var p = a.priority[i]; return p < 0 ? null : PRIOS[p]; }
-    if (a[name]) return packValue(this.pack, name, i);
+    if (this.pack.lists[name]) return packValue(this.pack, name, i);
     var d = this.detail;
     if (!d) return null;
     if (name === "households") { var h = d.arrays.households[i]; return h < 0 ? null : h; }
@@ -1163,11 +1164,29 @@
       var head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, len)));
       var start = 4 + len;
       start += (8 - start % 8) % 8;
-      var types = { i1: Int8Array, u1: Uint8Array, i4: Int32Array, f8: Float64Array };
+      var types = { i1: Int8Array, u1: Uint8Array, i2: Int16Array, i4: Int32Array, f8: Float64Array };
       var arrays = {};
       for (var name in head.arrays) {
-        var p = head.arrays[name];
-        arrays[name] = new types[p[0]](buf, start + p[1], p[2]);
+        var p = head.arrays[name], T = types[p[0]], flags = p[3] || "", arr;
+        if (flags.indexOf("s") !== -1) {
+          // bytes grouped by position (riskmap.pack): put each element's bytes back together
+          var size = T.BYTES_PER_ELEMENT, n = p[2], src = new Uint8Array(buf, start + p[1], n * size);
+          var dst = new Uint8Array(n * size);
+          for (var b = 0; b < size; b++) {
+            var from = b * n;
+            for (var e = 0, to = b; e < n; e++, to += size) dst[to] = src[from + e];
+          }
+          arr = new T(dst.buffer);
+        } else {
+          arr = new T(buf, start + p[1], p[2]);
+        }
+        if (flags.indexOf("d") !== -1) {
+          // differences: sum them up again (in a 32-bit array: the values are ids and indexes)
+          var sum = new Int32Array(arr.length), acc = 0;
+          for (var k = 0; k < arr.length; k++) { acc += arr[k]; sum[k] = acc; }
+          arr = sum;
+        }
+        arrays[name] = arr;
       }
       return { head: head, arrays: arrays, lists: head.lists || {} };
     });
