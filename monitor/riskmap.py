@@ -142,10 +142,12 @@ class Coded:
     def of(cls, column: list) -> "Coded":
         import numpy as np
 
-        index: dict = {}
-        codes = np.fromiter((-1 if v is None else index.setdefault(v, len(index)) for v in column),
-                            np.int32, len(column))
-        return cls(codes, [v if isinstance(v, str) else str(v) for v in index])
+        distinct = dict.fromkeys(column)  # each value once, in order of first appearance
+        distinct.pop(None, None)
+        index = {v: i for i, v in enumerate(distinct)}
+        index[None] = -1
+        codes = np.fromiter(map(index.__getitem__, column), np.int32, len(column))
+        return cls(codes, [v if isinstance(v, str) else str(v) for v in distinct])
 
 
 @dataclass
