@@ -46,7 +46,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     geoms = {t["code"]: shapely.from_wkb(t["geometry"]) for t in townships}
     codes, polygons = list(geoms), list(geoms.values())
     names = {t["code"]: t["name"] for t in townships}
-    scores = _scores(store, config)
+    sites, followups, scores = read_sites(store, config, {t["code"]: t["name"] for t in townships})
     t_rows = [{
         "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
         "approximate": bool(t["approximate"]), "source": t["source"],
@@ -56,7 +56,6 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         "label_at": label_point(geoms[t["code"]]),
     } for t in townships]
 
-    sites, followups = read_sites(store, config, {t["code"]: t["name"] for t in townships})
     a_rows = []
     for a in in_force(store, now):
         covered, geom, _ = warned_area(a, codes, polygons)
@@ -126,7 +125,7 @@ def _ints(text: str | None, dtype="i8"):
 
     if not text:
         return np.empty(0, dtype)
-    return np.array(text.split(","), dtype=dtype)
+    return np.fromstring(text, dtype=np.int64, sep=",").astype(dtype, copy=False)  # text mode: not deprecated
 
 
 def _sql_local(column: str, tz: str) -> str | None:
@@ -144,16 +143,20 @@ def _sql_local(column: str, tz: str) -> str | None:
 
 
 def read_sites(store: Store, config: Config, town_names: dict[str, str]):
-    """(SiteColumns, FollowupColumns) of every facility and open follow-up, by columns."""
+    """(SiteColumns, FollowupColumns, scores) of every facility and open follow-up, by columns;
+    scores: per township code, {score, counts: {P1, P2, P3}} of its open follow-ups (as
+    township_scores, counted from the columns rather than from one object per follow-up)."""
     import json
 
     import numpy as np
 
-    from .riskmap import Coded, FollowupColumns, HistoryColumns, SiteColumns
+    from .riskmap import PRIORITIES, Coded, FollowupColumns, HistoryColumns, SiteColumns
+    from .ruleset import score_weights
 
     conn = store.conn
     tz = config.timezone
-    towns = {rowid: town_names.get(code, code) for rowid, code in conn.execute("SELECT rowid, code FROM townships")}
+    town_codes = dict(conn.execute("SELECT rowid, code FROM townships"))
+    towns = {rowid: town_names.get(code, code) for rowid, code in town_codes.items()}
     town_order = list(towns)
     town_index = np.full(max(towns, default=0) + 2, -1, dtype=np.int32)
     town_index[town_order] = np.arange(len(town_order), dtype=np.int32)
@@ -172,16 +175,14 @@ def read_sites(store: Store, config: Config, town_names: dict[str, str]):
     row = cur.execute(
         "SELECT count(*), group_concat(id), group_concat(CAST(round(lon * 1e6) AS INTEGER)),"
         " group_concat(CAST(round(lat * 1e6) AS INTEGER)), group_concat(ks),"
-        " group_concat(st), group_concat(coalesce(t, -1)), group_concat(p), group_concat(coalesce(households, -1)),"
+        " group_concat(st), group_concat(coalesce(t, -1)), group_concat(coalesce(households, -1)),"
         " json_group_array(name), json_group_array(responsible), json_group_array(phone), json_group_array(due),"
         " json_group_array(last_inspected), json_group_array(notes)"
         " FROM (SELECT f.id, f.lon, f.lat, f.name, f.responsible, f.phone, f.due, f.last_inspected, f.notes,"
-        " f.households, t.rowid AS t, coalesce(CAST(substr(b.p, 2) AS INTEGER) - 1, -1) AS p,"
+        " f.households, t.rowid AS t,"
         f" {case(chr(39).join(['f.kind || ', '/', ' || f.status']), [a + '/' + b for a, b in status_pairs])} AS ks,"
         f" {case(chr(39).join(['f.kind || ', '/', ' || f.subtype']), [a + '/' + b for a, b in subtype_pairs])} AS st"
-        " FROM facilities f LEFT JOIN townships t ON t.code = f.township"
-        " LEFT JOIN (SELECT facility_id, min(priority) AS p FROM follow_ups WHERE closed IS NULL"
-        " AND facility_id IS NOT NULL GROUP BY facility_id) b ON b.facility_id = f.id ORDER BY f.id)"
+        " FROM facilities f LEFT JOIN townships t ON t.code = f.township ORDER BY f.id)"
     ).fetchone()
     n = row[0]
     ids = _ints(row[1])
@@ -200,12 +201,12 @@ def read_sites(store: Store, config: Config, town_names: dict[str, str]):
         "subtype_zh": Coded(sub_i, [K.KINDS[k].subtypes[s][0] for k, s in subtype_pairs]),
         "township_name": Coded(town_i, town_values),
     }
-    texts = dict(zip(("responsible", "phone", "due", "last_inspected", "notes"), row[10:15]))
+    texts = dict(zip(("responsible", "phone", "due", "last_inspected", "notes"), row[9:14]))
     for k in ("responsible", "due", "last_inspected"):  # few distinct values: codes are smaller
         texts[k] = Coded.of(json.loads(texts[k] or "[]"))
     history = _read_history(conn, ids, config.map.history_entries, tz)
-    sites = SiteColumns(id=ids, lon=lon, lat=lat, priority=_ints(row[7], "i1"), coded=coded,
-                        names=row[9] or "[]", households=_ints(row[8]), texts=texts, history=history)
+    sites = SiteColumns(id=ids, lon=lon, lat=lat, priority=np.full(n, -1, dtype=np.int8), coded=coded,
+                        names=row[8] or "[]", households=_ints(row[7]), texts=texts, history=history)
 
     local = _sql_local("u.since", tz) or "u.since"
     row = cur.execute(
@@ -224,6 +225,24 @@ def read_sites(store: Store, config: Config, town_names: dict[str, str]):
     site = np.where(found, at, -1).astype(np.int32)
     u_town = _ints(row[3], "i8")
     u_town_i = np.where(u_town >= 0, town_index[np.clip(u_town, 0, len(town_index) - 1)], -1).astype(np.int32)
+    u_prio = _ints(row[2], "i1")
+    # each site's most urgent open follow-up (ranks: 0 = P1)
+    rank = np.full(n, 9, dtype=np.int8)
+    placed = (site >= 0) & (u_prio >= 0)
+    np.minimum.at(rank, site[placed], u_prio[placed])
+    sites.priority = np.where(rank < 9, rank, -1).astype(np.int8)
+    # per township: open follow-ups by priority, and the risk score (rules.risk_scores)
+    weights = score_weights(config)
+    counts = np.zeros((len(town_values) + 1, 3), dtype=np.int64)
+    ok = u_prio >= 0
+    np.add.at(counts, (u_town_i[ok], u_prio[ok]), 1)  # -1 (no township) lands in the last row
+    scores = {}
+    for i, rowid in enumerate(town_order):
+        c = counts[i]
+        if c.any():
+            scores[town_codes[rowid]] = {
+                "score": float(sum(float(weights.get(p, 0)) * int(c[j]) for j, p in enumerate(PRIORITIES))),
+                "counts": {p: int(c[j]) for j, p in enumerate(PRIORITIES)}}
     since = json.loads(row[7] or "[]")
     if local == "u.since":
         since = [clock.local(v, tz) for v in since]
@@ -234,7 +253,7 @@ def read_sites(store: Store, config: Config, town_names: dict[str, str]):
                "rule": Coded.of(json.loads(row[5] or "[]")), "reason": Coded.of(json.loads(row[6] or "[]")),
                "since": Coded.of(since)},
     )
-    return sites, followups
+    return sites, followups, scores
 
 
 def _read_history(conn, ids, per_site: int, tz: str):
@@ -271,21 +290,3 @@ def _read_history(conn, ids, per_site: int, tz: str):
         cols = {k: [(json.loads(v) if isinstance(v, str) else v)[i] for i in idx] for k, v in cols.items()}
         site = site[keep]
     return HistoryColumns(site, {**{k: Coded.of(cols[k]) for k in ("at", "by", "old", "new")}, "note": cols["note"]})
-
-
-def _scores(store: Store, config: Config) -> dict[str, dict]:
-    """Per township code: risk score and open follow-ups by priority (as township_scores, but
-    counted by SQLite rather than from one row object per follow-up)."""
-    from .ruleset import score_weights
-
-    weights = score_weights(config)
-    out: dict[str, dict] = {}
-    for town, prio, count in store.conn.execute(
-            "SELECT coalesce(u.township, f.township), u.priority, count(*) FROM follow_ups u"
-            " LEFT JOIN facilities f ON f.id = u.facility_id WHERE u.closed IS NULL GROUP BY 1, 2"):
-        if not town:
-            continue
-        entry = out.setdefault(town, {"score": 0.0, "counts": {"P1": 0, "P2": 0, "P3": 0}})
-        entry["counts"][prio] = entry["counts"].get(prio, 0) + count
-        entry["score"] += float(weights.get(prio, 0)) * count
-    return out

@@ -765,11 +765,10 @@
     // SVG, not canvas: a canvas covers the whole map and would take every click and hover meant
     // for the townships and warned areas underneath (only these few circles take them in SVG)
     this.ringRenderer = L.svg({ pane: "mm-followups" });
-    var order = [];
-    for (var i = 0; i < f.length; i++) if (f.a.priority[i] >= 0 && f.located(i)) order.push(i);
-    // P1 drawn last, on top
-    order.sort(function (a, b) { return f.a.priority[b] - f.a.priority[a]; });
-    this.ringSites = order;
+    // P3 first, P1 last (drawn on top)
+    var buckets = [[], [], []], prio = f.a.priority;
+    for (var i = 0; i < f.length; i++) if (prio[i] >= 0 && prio[i] < 3 && f.located(i)) buckets[prio[i]].push(i);
+    this.ringSites = buckets[2].concat(buckets[1], buckets[0]);
     this.ringLayers = Object.create(null);
     this.rings = L.layerGroup();
     var placed = 0;
