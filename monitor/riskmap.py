@@ -14,7 +14,7 @@ How the page is put together:
   priority as codes) and the follow-ups likewise, in one binary "pack"; their names in a second;
   what only a popup shows (people, phones, dates, notes, history) in a third, unpacked the first
   time a popup opens. Large packs are deflated; the browser inflates them with its own
-  DecompressionStream. At 10^6 sites the page is about 20-30 MB (benchmarks/RESULTS.md).
+  DecompressionStream. At 10^6 sites the page is about 34 MB (benchmarks/RESULTS.md).
 - assets/riskmap.js clusters the sites on a grid from those arrays each time the view changes
   and puts only what is in view on the map as markers; it draws the layers, legend, follow-up
   panel and search, putting every piece of text into the page with textContent, and sets
