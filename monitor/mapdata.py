@@ -46,7 +46,7 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
     geoms = {t["code"]: shapely.from_wkb(t["geometry"]) for t in townships}
     codes, polygons = list(geoms), list(geoms.values())
     names = {t["code"]: t["name"] for t in townships}
-    sites, followups, scores = read_sites(store, config, {t["code"]: t["name"] for t in townships})
+    sites, followups, scores = read_sites(store, config, names)
     t_rows = [{
         "code": t["code"], "name": t["name"], "name_en": t["name_en"], "kind": t["kind"],
         "approximate": bool(t["approximate"]), "source": t["source"],
@@ -68,7 +68,6 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
             "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
             "township_names": sorted(names[c] for c in covered),
         })
-
 
     stale, reason, last_ok = (False, "", None) if replay else staleness(store, config, now)
     evaluated = store.last_evaluation()
