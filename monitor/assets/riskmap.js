@@ -565,6 +565,8 @@
     if (!this.wx || !map.hasLayer(group)) return;
     var g = this.cells();
     this.grid = g;
+    // a cluster fanned out stays so while the map only pans (as a popup opening moves it)
+    var fanned = this.spider && this.spider.z === g.z ? this.spider.members[0] : -1;
     this.spider = null;
     this.siteMarkers = Object.create(null);
     this.cellMarkers = Object.create(null);
@@ -595,6 +597,7 @@
     }
     group.clearLayers();
     for (var j = 0; j < markers.length; j++) group.addLayer(markers[j]);
+    if (fanned >= 0 && this.cellMarkers[this.cellOf(fanned)]) this.spiderfy(this.cellMarkers[this.cellOf(fanned)]);
     this.updateRings();
   };
 
@@ -643,7 +646,7 @@
       group.addLayer(m);
       legs.push(leg);
     }
-    this.spider = { cell: cell.key, members: members };
+    this.spider = { cell: cell.key, members: members, z: this.grid.z };
     return members;
   };
 
