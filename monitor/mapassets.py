@@ -67,9 +67,9 @@ class OfflineMap(folium.Map):
 class RiskLayers(MacroElement):
     """Draws the risk map from the page's JSON data into four folium layers.
 
-    `data_marker` is written where the data go (inside a <script> element of a non-JS type, as
-    JSON or as zlib-compressed JSON in base64); monitor.riskmap swaps it for the data after the
-    page has been checked, so that the data never pass through folium's templates or the check.
+    `data_marker` is written where the data elements go (<script> elements of non-JS types: JSON,
+    and packs of typed arrays in base64); monitor.riskmap swaps it for them after the page has
+    been checked, so that the data never pass through folium's templates or the check.
     """
 
     _template = Template(
@@ -80,7 +80,7 @@ class RiskLayers(MacroElement):
             <script>{{ this.js }}</script>
         {% endmacro %}
         {% macro html(this, kwargs) %}
-            <script type="{{ this.data_type }}" id="{{ this.get_name() }}-data" data-encoding="{{ this.encoding }}">{{ this.data_marker }}</script>
+            {{ this.data_marker }}
         {% endmacro %}
         {% macro script(this, kwargs) %}
             MonitorRiskMap.draw(
@@ -91,19 +91,16 @@ class RiskLayers(MacroElement):
                     followups: {{ this.followups.get_name() }},
                     facilities: {{ this.facilities.get_name() }}
                 },
-                {{ (this.get_name() ~ "-data")|tojson }}
+                {{ this.get_name()|tojson }}
             );
         {% endmacro %}
         """
     )
 
-    ENCODINGS = {"json": "application/json", "zlib+base64": "application/octet-stream"}
-
-    def __init__(self, data_marker: str, encoding: str, *, townships, alerts, followups, facilities):
+    def __init__(self, data_marker: str, *, townships, alerts, followups, facilities):
         super().__init__()
         self._name = "RiskLayers"
         self.data_marker = data_marker
-        self.encoding, self.data_type = encoding, self.ENCODINGS[encoding]
         self.js, self.css = asset_text("riskmap.js"), asset_text("riskmap.css")
         self.townships, self.alerts = townships, alerts
         self.followups, self.facilities = followups, facilities

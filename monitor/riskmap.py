@@ -6,33 +6,31 @@ MapData; nothing here reads the database. The page makes no network request when
 tile service.
 
 How the page is put together:
-- folium draws the frame: the map, one named layer per overlay, the marker cluster, the layer
-  control. It never sees a single facility; at 10^5 facilities one folium element each would take
-  minutes to open.
-- All data travel once, as JSON in a `<script type="application/json">` element, with `<`, `>`
-  and `&` escaped so that no text can close the element. Facilities and follow-ups are packed as
-  rows of columns, with repeated strings (kinds, statuses, townships, people) interned in one
-  table. Above COMPRESS_ABOVE the JSON goes in zlib-compressed and base64-encoded, and the
-  browser unpacks it with its own DecompressionStream: 10^5 facilities make about 18 MB of JSON
-  and a 7 MB page.
-- assets/riskmap.js draws the layers, legend, follow-up panel and search from that JSON, putting
-  every piece of text into the page with textContent, and sets `window.monitorMap` (counts of
-  what it actually drew) when the last marker is in.
+- folium draws the frame: the map, one named layer per overlay, the layer control. It never sees
+  a single facility; at 10^5 facilities one folium element each would take minutes to open.
+- The small data (townships, warned areas, legend) travel as JSON in a `<script
+  type="application/json">` element, with `<`, `>` and `&` escaped so that no text can close it.
+- The sites travel as typed arrays (ids, fixed-point coordinates, kind, status, township and
+  priority as codes) and the follow-ups likewise, in one binary "pack"; their names in a second;
+  what only a popup shows (people, phones, dates, notes, history) in a third, unpacked the first
+  time a popup opens. Large packs are deflated; the browser inflates them with its own
+  DecompressionStream. At 10^6 sites the page is about 34 MB (benchmarks/RESULTS.md).
+- assets/riskmap.js clusters the sites on a grid from those arrays each time the view changes
+  and puts only what is in view on the map as markers; it draws the layers, legend, follow-up
+  panel and search, putting every piece of text into the page with textContent, and sets
+  `window.monitorMap` (counts of what it drew, `ready: true`) once the first view is drawn.
 """
 
 from __future__ import annotations
 
 import base64
-import gc
 import html
 import json
 import math
 import os
 import secrets
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
@@ -48,21 +46,14 @@ ALERT_KEYS = (
     "id", "hazard", "hazard_zh", "colour", "headline", "description", "sender", "onset", "expires",
     "township_names",
 )
-# Facility and follow-up columns as they are packed into the page; INTERNED ones are indexes into
-# the page's string table (they repeat across thousands of rows).
-FACILITY_COLUMNS = (
-    "id", "kind", "kind_zh", "subtype_zh", "name", "status", "status_zh", "township_name",
-    "responsible", "phone", "households", "due", "last_inspected", "notes", "history",
-    "priority", "reasons", "lon", "lat",
-)
-FACILITY_INTERNED = (
-    "kind", "kind_zh", "subtype_zh", "status", "status_zh", "township_name", "responsible",
-    "due", "last_inspected", "priority", "reasons",
-)
-FOLLOWUP_COLUMNS = (
-    "facility_id", "name", "township", "kind", "rule", "priority", "reason", "since", "lon", "lat",
-)
-FOLLOWUP_INTERNED = ("township", "kind", "rule", "priority", "reason", "since")
+# Text columns sent as codes into a list of their distinct values (see SiteColumns)
+SITE_CODED = ("kind", "kind_zh", "status", "status_zh", "township_name")
+FOLLOWUP_CODED = ("name", "township", "kind", "rule", "reason", "since")
+HISTORY_FIELDS = ("at", "by", "old", "new", "note")
+TEXT_FIELDS = ("responsible", "phone", "due", "last_inspected", "notes")
+PRIORITIES = ("P1", "P2", "P3")
+SCALE = 1_000_000  # coordinates travel as whole 10^-6 degrees (0.1 m) from the south-west corner
+NONE = -(2**31)    # ... and this where a site has no location
 
 # Symbols and colours. Facility shape = kind; fill = status; ring = follow-up priority.
 KIND_SHAPES = {"heating": "circle", "fire": "triangle", "flood": "square"}
@@ -94,7 +85,7 @@ CHOROPLETH = ("#f7f7f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#6a51a3")
 # markers unclustered.
 MAX_ZOOM = 16
 MAX_ZOOM_BASEMAP = 18
-COMPRESS_ABOVE = 2_000_000  # characters of JSON; above this the data are embedded compressed
+COMPRESS_ABOVE = 2_000_000  # bytes of packed data; above this they are embedded compressed
 ZLIB_LEVEL = 6
 COORD_DIGITS = 6  # 0.1 m: more only makes the page bigger
 
@@ -120,6 +111,8 @@ class MapData:
         None), headline, description, sender, onset, expires, geometry (GeoJSON or None),
         township_names}; with no geometry the area is drawn from the named townships.
     followups: {facility_id, name, township, kind, rule, priority, reason, since, lon, lat}
+    At city scale mapdata passes facilities and follow-ups as SiteColumns and FollowupColumns
+    (numpy columns read straight from the store) instead of one dict per row.
     basemap: None (the townships are the map), {"type": "tianditu", "key": ...},
         {"type": "tiles", "path": "/dir/{z}/{x}/{y}.png"} or {"type": "gcj02", "url": ...};
         with gcj02 every overlay is shifted WGS-84 -> GCJ-02 for display.
@@ -127,15 +120,128 @@ class MapData:
 
     title: str
     townships: list[dict]
-    facilities: list[dict]
+    facilities: "list[dict] | SiteColumns"
     alerts: list[dict]
-    followups: list[dict]
+    followups: "list[dict] | FollowupColumns"
     data_time: str
     last_refresh: str | None
     stale: bool
     stale_reason: str = ""
     basemap: dict | None = None
     evaluated: str | None = None     # when the follow-ups were last evaluated (local time), None if never
+
+
+@dataclass
+class Coded:
+    """A text column as codes (int32 per row, -1 for none) into its distinct values."""
+
+    codes: Any  # numpy int32 array
+    values: list
+
+    @classmethod
+    def of(cls, column: list) -> "Coded":
+        import numpy as np
+
+        distinct = dict.fromkeys(column)  # each value once, in order of first appearance
+        distinct.pop(None, None)
+        index = {v: i for i, v in enumerate(distinct)}
+        index[None] = -1
+        codes = np.fromiter(map(index.__getitem__, column), np.int32, len(column))
+        return cls(codes, [v if isinstance(v, str) else str(v) for v in distinct])
+
+
+@dataclass
+class HistoryColumns:
+    """The last few history entries of the sites, one row each, by site: `site` (index into the
+    sites, ascending), and `at` (local time), `by`, `old`, `new` (status codes or names), `note`,
+    each Coded or one value per entry (a list, or JSON array text)."""
+
+    site: Any
+    coded: dict[str, Any]
+
+
+@dataclass
+class SiteColumns:
+    """Every facility on the map as columns, in one order (the page's site index).
+
+    id (int64), lon/lat (float64, NaN where unknown), priority (int8: -1 none, 0 P1, 1 P2, 2 P3: the
+    most urgent open follow-up), coded: kind, kind_zh, status, status_zh, township_name,
+    subtype_zh; names: list of str or the JSON array text of them; households (int64, -1 none);
+    texts: responsible, phone, due, last_inspected, notes, each Coded, a list or JSON array text;
+    history: HistoryColumns."""
+
+    id: Any
+    lon: Any
+    lat: Any
+    priority: Any
+    coded: dict[str, Coded]
+    names: Any
+    households: Any
+    texts: dict[str, Any]
+    history: HistoryColumns
+
+    @classmethod
+    def from_dicts(cls, rows: list[dict]) -> "SiteColumns":
+        """From MapData's documented facility dicts (small maps and tests)."""
+        import numpy as np
+
+        def col(k):
+            return [r.get(k) for r in rows]
+
+        def num(k):
+            return np.array([float(v) if _is_number(v) else np.nan for v in col(k)], dtype=np.float64)
+
+        prio = np.array([PRIORITIES.index(p) if p in PRIORITIES else -1 for p in col("priority")], dtype=np.int8)
+        hh = np.array([int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else -1
+                       for v in col("households")], dtype=np.int64)
+        h_site, h_cols = [], {k: [] for k in HISTORY_FIELDS}
+        for i, r in enumerate(rows):
+            for e in r.get("history") or []:
+                h_site.append(i)
+                for k in HISTORY_FIELDS:
+                    h_cols[k].append(e.get(k))
+        # kind, kind_zh, status, status_zh share one code (sent once)
+        four = ("kind", "kind_zh", "status", "status_zh")
+        index: dict = {}
+        pair = np.fromiter((index.setdefault(tuple(r.get(k) for k in four), len(index)) for r in rows),
+                           np.int32, len(rows))
+        coded = {k: Coded(pair, [None if t[j] is None else str(t[j]) for t in index]) for j, k in enumerate(four)}
+        coded.update({k: Coded.of(col(k)) for k in ("township_name", "subtype_zh")})
+        return cls(
+            id=np.array([int(v) for v in col("id")], dtype=np.int64), lon=num("lon"), lat=num("lat"),
+            priority=prio, coded=coded,
+            names=[v if v is None else str(v) for v in col("name")], households=hh,
+            texts={k: [v if v is None else str(v) for v in col(k)] for k in TEXT_FIELDS},
+            history=HistoryColumns(np.array(h_site, dtype=np.int32), {k: Coded.of(v) for k, v in h_cols.items()}),
+        )
+
+
+@dataclass
+class FollowupColumns:
+    """The open follow-ups as columns, in the order the panel lists them: site (int32 index into
+    SiteColumns, -1 for a township's own), priority (int8 as in SiteColumns), coded: name (only
+    where site is -1; else the site's), township (name), kind, rule, reason, since (local time)."""
+
+    site: Any
+    priority: Any
+    coded: dict[str, Coded]
+
+    @classmethod
+    def from_dicts(cls, rows: list[dict], sites: SiteColumns) -> "FollowupColumns":
+        import numpy as np
+
+        index = {int(v): i for i, v in enumerate(sites.id.tolist())}
+        site = np.array([index.get(r.get("facility_id"), -1) if r.get("facility_id") is not None else -1
+                         for r in rows], dtype=np.int32)
+        prio = np.array([PRIORITIES.index(r.get("priority")) if r.get("priority") in PRIORITIES else -1
+                         for r in rows], dtype=np.int8)
+        coded = {k: Coded.of([r.get(k) for r in rows]) for k in FOLLOWUP_CODED if k != "name"}
+        coded["name"] = Coded.of([r.get("name") if s < 0 else None for r, s in zip(rows, site.tolist())])
+        return cls(site, prio, coded)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def render_map(data: MapData, out: Path, *, compress: bool | None = None) -> Path:
@@ -162,14 +268,11 @@ def _page_parts(data: MapData, compress: bool | None = None) -> tuple[str, str, 
     references with a placeholder where the data go, so that no user text is ever inspected as
     markup and the large JSON is never copied through a regular expression."""
     import folium  # heavy: only the map needs it
-    from folium.plugins import MarkerCluster
-    from folium.utilities import JsCode
 
     from monitor.mapassets import OfflineMap, RiskLayers, inline_assets
     from monitor.outfile import GENERATOR_META
 
     shift = _display_shift(data.basemap)
-    encoding, payload = _encode(_payload(data, shift), compress)
 
     # folium's max_zoom/min_zoom only reach a tile layer; with none the map itself needs
     # maxZoom (and minZoom), or the marker cluster refuses to start
@@ -180,26 +283,15 @@ def _page_parts(data: MapData, compress: bool | None = None) -> tuple[str, str, 
     townships = folium.FeatureGroup(name="乡镇风险 Township risk").add_to(m)
     alerts = folium.FeatureGroup(name="预警区域 Warned areas").add_to(m)
     followups = folium.FeatureGroup(name="待跟进 Follow-ups").add_to(m)
-    facilities = MarkerCluster(
-        name="设施 Facilities",
-        icon_create_function="MonitorRiskMap.clusterIcon",
-        chunked_loading=True, chunk_interval=250, chunk_delay=10,
-        animate=False, show_coverage_on_hover=False,
-        # 60 px out to the district; at the closest two zooms only markers that overlap cluster
-        max_cluster_radius=JsCode(
-            f"function (z) {{ return z >= {view['maxZoom']} ? 22 : z >= {view['maxZoom'] - 1} ? 40 : 60; }}"
-        ),
-        spiderfy_on_max_zoom=True, remove_outside_visible_bounds=True,
-        # riskmap.js zooms in a few levels at a time and spiderfies from FOCUS_ZOOM on, instead
-        # of jumping straight to the zoom where the cluster's markers part (often the closest)
-        zoom_to_bounds_on_click=False,
-    ).add_to(m)
+    # riskmap.js clusters the sites itself, from the typed arrays, and puts only what is in view
+    # (at most a few hundred clusters and sites) into this layer
+    facilities = folium.FeatureGroup(name="设施 Facilities").add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
     token = secrets.token_hex(16)
     data_marker, title_marker = f"@@monitor-data-{token}@@", f"@@monitor-title-{token}@@"
-    RiskLayers(
-        data_marker, encoding, townships=townships, alerts=alerts, followups=followups, facilities=facilities
+    layers = RiskLayers(
+        data_marker, townships=townships, alerts=alerts, followups=followups, facilities=facilities
     ).add_to(m)
     fig = m.get_root()
     fig.title = title_marker
@@ -209,7 +301,7 @@ def _page_parts(data: MapData, compress: bool | None = None) -> tuple[str, str, 
     head, sep, tail = page.partition(data_marker)
     if not sep:
         raise MonitorError("the map page lost its data placeholder (a folium template changed?)")
-    return head, payload, tail
+    return head, "".join(_data_elements(data, shift, compress, layers.get_name())), tail
 
 
 def _basemap_layers(basemap: dict | None) -> list:
@@ -277,9 +369,15 @@ def _bounds(data: MapData) -> tuple[float, float, float, float] | None:
             lons.append(lon)
             lats.append(lat)
     if not lons:
-        pts = [(f.get("lon"), f.get("lat")) for f in data.facilities]
-        pts = [p for p in pts if _is_coord(*p)]
-        lons, lats = [p[0] for p in pts], [p[1] for p in pts]
+        if isinstance(data.facilities, SiteColumns):
+            import numpy as np
+
+            ok = np.isfinite(data.facilities.lon) & np.isfinite(data.facilities.lat)
+            lons, lats = data.facilities.lon[ok].tolist(), data.facilities.lat[ok].tolist()
+        else:
+            pts = [(f.get("lon"), f.get("lat")) for f in data.facilities]
+            pts = [p for p in pts if _is_coord(*p)]
+            lons, lats = [p[0] for p in pts], [p[1] for p in pts]
     if not lons:
         return None
     return min(lons), min(lats), max(lons), max(lats)
@@ -312,39 +410,93 @@ def _view(data: MapData) -> dict:
 
 
 # ---- the data the page embeds ----------------------------------------------------------------
+#
+# The page carries four data elements:
+# - "-data": the small things as JSON (title, times, townships, warned areas, legend, style);
+# - "-sites": the sites and follow-ups as typed arrays (a "pack", below), read at once;
+# - "-names": the sites' names, read at once (search, marker titles);
+# - "-detail": what only a popup shows (people, phones, dates, notes, history), unpacked the
+#   first time a popup opens.
+# A pack is [u32 header length][header JSON][padding to 8][arrays], the arrays little-endian,
+# their places named in the header; above COMPRESS_ABOVE bytes the whole pack is deflated (the
+# browser inflates it with its own DecompressionStream), then base64.
 
 
-def _encode(payload: str, compress: bool | None) -> tuple[str, str]:
-    """(encoding, text) for the data element: "json" as is, or "zlib+base64"."""
+def _encode(payload: bytes, compress: bool | None) -> tuple[str, str]:
+    """(encoding, text) for a pack's element: "base64" as is, or "zlib+base64"."""
     if compress is None:
         compress = len(payload) > COMPRESS_ABOVE
-    if not compress:
-        return "json", payload
-    packed = zlib.compress(payload.encode("utf-8"), ZLIB_LEVEL)
-    return "zlib+base64", base64.b64encode(packed).decode("ascii")
+    if compress:
+        payload = zlib.compress(payload, ZLIB_LEVEL)
+    return ("zlib+base64" if compress else "base64"), base64.b64encode(payload).decode("ascii")
 
 
-def _payload(data: MapData, shift) -> str:
-    """The page's data as JSON that is safe inside a <script> element."""
-    # ~10^6 short-lived lists and tuples, no cycles: the cyclic GC would only re-traverse the
-    # caller's 10^5 facility dicts again and again (measured: 1.5 s -> 0.4 s at 10^5)
-    with _gc_paused():
-        return _payload_json(data, shift)
+def _list_json(values) -> str:
+    """A list as JSON text; text that is already a JSON array (read from SQLite) passes as is."""
+    if isinstance(values, str):
+        return values
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
 
 
-@contextmanager
-def _gc_paused():
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+def pack(arrays: dict[str, Any], lists: dict[str, Any], extra: dict | None = None, *,
+         delta: Iterable[str] = ()) -> bytes:
+    """Typed arrays and lists of values in one buffer (the layout above). `arrays`: name -> numpy
+    integer or float array; `lists`: name -> list or JSON array text. Integer arrays go in the
+    narrowest type that holds them; arrays named in `delta` (ascending ones) as differences; every
+    array of more than one byte an element with its bytes grouped by position (all first bytes,
+    then all second bytes, ...): deflate then finds the runs (the high bytes of codes and
+    coordinates are mostly alike), which makes the packs about a third smaller."""
+    import numpy as np
+
+    places, blobs, offset = {}, [], 0
+    for name, arr in arrays.items():
+        arr = np.ascontiguousarray(arr)
+        flags = ""
+        if name in delta and arr.size:
+            arr = np.diff(arr.astype(np.int64), prepend=0)
+            flags += "d"
+        if arr.dtype.kind in "iu":
+            arr = _narrow(arr)
+        dtype = arr.dtype.str[1:]
+        if dtype not in ("i1", "u1", "i2", "i4", "f8"):
+            raise MonitorError(f"cannot pack {name} as {arr.dtype}")
+        pad = (-offset) % 8
+        if pad:
+            blobs.append(b"\0" * pad)
+            offset += pad
+        data = arr.astype("<" + dtype, copy=False)
+        if data.itemsize > 1:
+            data = data.view(np.uint8).reshape(-1, data.itemsize).T
+            flags += "s"
+        raw = np.ascontiguousarray(data).tobytes()
+        places[name] = [dtype, offset, int(arr.size), flags]
+        blobs.append(raw)
+        offset += len(raw)
+    head = json.dumps({"arrays": places, **(extra or {})}, ensure_ascii=False, separators=(",", ":"))
+    head = head[:-1] + ',"lists":{' + ",".join(
+        json.dumps(k) + ":" + _list_json(v) for k, v in lists.items()) + "}}"
+    hb = head.encode("utf-8")
+    lead = len(hb).to_bytes(4, "little") + hb
+    lead += b"\0" * ((-len(lead)) % 8)
+    return lead + b"".join(blobs)
+
+
+def _narrow(arr):
+    """An integer array in the narrowest of int8, int16, int32 that holds its values."""
+    import numpy as np
+
+    if not arr.size:
+        return arr.astype(np.int8)
+    lo, hi = int(arr.min()), int(arr.max())
+    for t in (np.int8, np.int16, np.int32):
+        info = np.iinfo(t)
+        if info.min <= lo and hi <= info.max:
+            return arr.astype(t, copy=False)
+    raise MonitorError(f"values from {lo} to {hi} do not fit the page's 32-bit arrays")
 
 
 def _payload_json(data: MapData, shift) -> str:
-    strings = _Interner()
+    """The page's small data as JSON that is safe inside a <script> element."""
     scores = [float(t.get("score") or 0) for t in data.townships]
     classes = score_classes(scores)
     townships = []
@@ -361,7 +513,6 @@ def _payload_json(data: MapData, shift) -> str:
         hexcol, label = WARNING_COLOURS.get(a.get("colour") or "", UNKNOWN_WARNING)
         row.update(colour_hex=hexcol, colour_label=label, geometry=_geometry(a.get("geometry"), shift))
         alerts.append(row)
-
     doc = {
         "title": data.title,
         "data_time": data.data_time,
@@ -372,17 +523,16 @@ def _payload_json(data: MapData, shift) -> str:
         "stale_reason": data.stale_reason,
         "townships": townships,
         "alerts": alerts,
-        "facilities": _facility_table(data.facilities, strings, shift),
-        "followups": _table(data.followups, FOLLOWUP_COLUMNS, FOLLOWUP_INTERNED, strings, shift),
         "style": {
             "kinds": KIND_SHAPES,
             "other_kind": OTHER_KIND_SHAPE,
             "status": {code: colour for colour, _, codes in STATUS_GROUPS for code in codes},
             "other_status": OTHER_STATUS_COLOUR,
             "priorities": PRIORITY_COLOURS,
+            # history entries name statuses by code: their Chinese names, per kind
+            "status_zh": {code: {s: st.zh for s, st in k.statuses.items()} for code, k in KINDS.items()},
         },
         "legend": _legend(classes),
-        "strings": strings.table,
     }
     return script_json(doc)
 
@@ -400,81 +550,83 @@ def script_json(obj: Any) -> str:
     )
 
 
-class _Interner:
-    """The page's table of strings that repeat (kinds, statuses, townships, people, reasons)."""
+def _packs(data: MapData, shift) -> dict[str, bytes]:
+    """The three packs ("sites", "names", "detail") for the page."""
+    import numpy as np
 
-    def __init__(self) -> None:
-        self.table: list[str] = []
-        self.index: dict[Any, int | None] = {None: None}
-
-    def many(self, values: list) -> list[int | None]:
-        """Each value's index in the table (None stays None); non-strings are interned as text."""
-        index = self.index
-        for v in dict.fromkeys(values):  # each distinct value once, at C speed
-            if v not in index:
-                text = str(v)
-                if text not in index:
-                    index[text] = len(self.table)
-                    self.table.append(text)
-                index[v] = index[text]
-        return [index[v] for v in values]
-
-
-def _facility_table(rows: list[dict], strings: _Interner, shift) -> dict:
-    return _table(rows, FACILITY_COLUMNS, FACILITY_INTERNED, strings, shift)
-
-
-def _table(rows: list[dict], columns, interned, strings: _Interner, shift) -> dict:
-    """Rows of dicts as {columns, interned, rows}, built a column at a time (10^5 rows in well
-    under a second): interned cells hold indexes into `strings`."""
-    get_all = itemgetter(*columns)
-    try:
-        cells = [get_all(r) for r in rows]
-    except KeyError:  # some row lacks a key: the slow way
-        cells = [tuple(r.get(c) for c in columns) for r in rows]
-    cols = []
-    for c, values in zip(columns, zip(*cells) if cells else [()] * len(columns)):
-        values = list(values)
-        if c == "reasons":
-            strings.many([x for rs in values if rs for x in rs])
-            ix = strings.index
-            values = [[ix[x] for x in rs] if rs else [] for rs in values]
-        elif c == "history":
-            values = _history(values, strings)
-        elif c in interned:
-            values = strings.many(values)
-        cols.append(values)
-    lon_i, lat_i = columns.index("lon"), columns.index("lat")
-    cols[lon_i], cols[lat_i] = _coordinates(cols[lon_i], cols[lat_i], shift)
-    return {"columns": list(columns), "interned": list(interned), "rows": list(zip(*cols))}
-
-
-def _history(values: list, strings: _Interner) -> list:
-    """[{at, by, old, new, note}] per facility as [[at, by, old, new, note]], by/old/new interned."""
-    keys = ("at", "by", "old", "new", "note")
-    get_all = itemgetter(*keys)
-    try:
-        values = [[get_all(e) for e in h] if h else None for h in values]
-    except KeyError:
-        values = [[tuple(e.get(k) for k in keys) for e in h] if h else None for h in values]
-    strings.many([x for h in values if h for e in h for x in e[1:4]])
-    ix = strings.index
-    return [[(at, ix[by], ix[old], ix[new], note) for at, by, old, new, note in h] if h else [] for h in values]
-
-
-def _coordinates(lons: list, lats: list, shift) -> tuple[list, list]:
-    """Rounded (and, for a GCJ-02 base map, shifted) coordinates; None where there is no point."""
-    out_lon, out_lat = [], []
-    for lon, lat in zip(lons, lats):
-        if _is_coord(lon, lat):
-            if shift:
-                lon, lat = shift(lon, lat)
-            out_lon.append(round(lon, COORD_DIGITS))
-            out_lat.append(round(lat, COORD_DIGITS))
+    s = data.facilities if isinstance(data.facilities, SiteColumns) else SiteColumns.from_dicts(data.facilities)
+    u = data.followups if isinstance(data.followups, FollowupColumns) else FollowupColumns.from_dicts(data.followups, s)
+    lon, lat = s.lon, s.lat
+    if shift is not None and len(lon):
+        lon, lat = lon.copy(), lat.copy()
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        moved = [shift(float(x), float(y)) for x, y in zip(lon[ok], lat[ok])]
+        if moved:
+            lon[ok], lat[ok] = zip(*moved)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    origin = [float(lon[ok].min()), float(lat[ok].min())] if ok.any() else [0.0, 0.0]
+    # fixed point, 10^-6 degree (0.1 m), from the south-west corner; NONE where there is no point
+    qlon = np.where(ok, np.round((np.where(ok, lon, origin[0]) - origin[0]) * SCALE), NONE).astype(np.int32)
+    qlat = np.where(ok, np.round((np.where(ok, lat, origin[1]) - origin[1]) * SCALE), NONE).astype(np.int32)
+    arrays = {"id": s.id.astype(np.int32), "lon": qlon, "lat": qlat, "priority": s.priority.astype(np.int8)}
+    lists, via, sent = {}, {}, {}
+    for name in SITE_CODED:
+        c = s.coded[name]
+        first = sent.setdefault(id(c.codes), name)
+        if first == name:
+            arrays[name] = c.codes
+        else:  # the same codes as an earlier column (kind, kind_zh, status, status_zh): sent once
+            via[name] = first
+        lists[name] = c.values
+    arrays["fu_site"], arrays["fu_priority"] = u.site.astype(np.int32), u.priority.astype(np.int8)
+    for name in FOLLOWUP_CODED:
+        c = u.coded[name]
+        arrays["fu_" + name], lists["fu_" + name] = c.codes.astype(np.int32), c.values
+    sites = pack(arrays, lists, {"n": int(len(s.id)), "origin": origin, "scale": SCALE, "none": NONE,
+                                 "followups": int(len(u.site)), "via": via}, delta=("id",))
+    names = pack({}, {"name": s.names})
+    h = s.history
+    d_arrays = {"households": s.households.astype(np.int32), "h_site": h.site.astype(np.int32)}
+    d_lists = {}
+    for name, c in s.texts.items():
+        if isinstance(c, Coded):
+            d_arrays[name], d_lists[name] = c.codes, c.values
         else:
-            out_lon.append(None)
-            out_lat.append(None)
-    return out_lon, out_lat
+            d_lists[name] = c
+    for name in ("subtype_zh",):
+        c = s.coded[name]
+        d_arrays[name], d_lists[name] = c.codes.astype(np.int32), c.values
+    for name in HISTORY_FIELDS:
+        c = h.coded[name]
+        if isinstance(c, Coded):
+            d_arrays["h_" + name], d_lists["h_" + name] = c.codes, c.values
+        else:  # one value per entry (a list, or JSON array text from SQLite)
+            d_lists["h_" + name] = c
+    detail = pack(d_arrays, d_lists, delta=("h_site",))
+    return {"sites": sites, "names": names, "detail": detail}
+
+
+def _data_elements(data: MapData, shift, compress: bool | None, name: str) -> Iterable[str]:
+    """The page's data elements, one string each."""
+    yield (f'<script type="application/json" id="{name}-data" data-encoding="json">'
+           + _payload_json(data, shift) + "</script>\n")
+    packs = _packs(data, shift)
+    encoded = _encode_all(packs, compress)
+    for key in ("sites", "names", "detail"):
+        encoding, text = encoded[key]
+        yield (f'<script type="application/octet-stream" id="{name}-{key}" data-encoding="{encoding}">'
+               + text + "</script>\n")
+
+
+def _encode_all(packs: dict[str, bytes], compress: bool | None) -> dict[str, tuple[str, str]]:
+    """Each pack encoded; zlib lets go of the GIL, so the three compress side by side."""
+    if compress is False or sum(map(len, packs.values())) <= COMPRESS_ABOVE and compress is None:
+        return {k: _encode(v, False) for k, v in packs.items()}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(3, os.cpu_count() or 1)) as pool:
+        futures = {k: pool.submit(_encode, v, True) for k, v in packs.items()}
+        return {k: f.result() for k, f in futures.items()}
 
 
 def _is_coord(lon, lat) -> bool:

@@ -474,3 +474,71 @@ def test_the_printed_map_fills_the_page_without_the_panel(browser, maps, tmp_pat
         assert "Township risk score" in text and "Find a facility" not in text and "Follow-ups (" not in text
         page.screenshot(path=str(ARTIFACTS / "map_print.png"))
         assert log.page_errors == [] and log.blocked == []
+
+
+# ---- a city-sized page (issue 12): typed arrays, clustering in the page, detail unpacked on demand ----
+
+
+def many_sites(n: int = 20_000):
+    """The sample district with n more sites, scattered over it at random (seeded)."""
+    import random
+
+    data = sample_map_data(stale=False, n_extra=n)
+    rnd = random.Random(12)
+    for f in data.facilities[2:]:
+        f["lon"], f["lat"] = rnd.uniform(116.36, 116.94), rnd.uniform(40.36, 40.94)
+        f["phone"] = f"139{f['id']:08d}"
+    by_id = {f["id"]: f for f in data.facilities}
+    for u in data.followups:
+        if u["facility_id"] is not None:
+            u["lon"], u["lat"] = by_id[u["facility_id"]]["lon"], by_id[u["facility_id"]]["lat"]
+    return data
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    data = many_sites()
+    return data, render_map(data, tmp_path_factory.mktemp("city") / "city.html")
+
+
+def test_a_page_of_twenty_thousand_sites_clusters_and_unpacks_detail_on_demand(browser, city):
+    data, path = city
+    page_text = path.read_text(encoding="utf-8")
+    assert 'data-encoding="zlib+base64"' in page_text  # large: deflated
+    with offline_page(browser) as (page, log):
+        load_map(page, path, log)
+        c = counts(page)
+        assert c["facilities"] == len(data.facilities) == 20_002 and c["facilities_unlocated"] == 0
+        assert c["followups"] == len(data.followups)
+        # clustered: a handful of markers stand for twenty thousand sites, and they count them all
+        clusters = page.evaluate("""[...document.querySelectorAll('.leaflet-marker-pane .mm-cluster')]
+            .map(e => Number(e.textContent.match(/^\\d+/)[0]))""")
+        singles = page.locator(".leaflet-marker-pane .mm-fac").count()
+        assert 0 < len(clusters) + singles < 500, (len(clusters), singles)
+        assert sum(clusters) + singles >= 0.95 * len(data.facilities)
+        # nothing a popup shows has been unpacked yet
+        assert page.evaluate("monitorMap.detail_ms === undefined")
+        # a click on a cluster zooms in
+        before = view(page)
+        box = page.locator(".leaflet-marker-pane .mm-cluster").first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function(f"monitorMap.map.getZoom() > {before[0]}", timeout=5_000)
+        # a site's popup shows its detail, unpacked now
+        site = data.facilities[12_345]
+        page.fill("#mm-search", site["name"])
+        hit = page.locator("#mm-search-results button", has_text=site["name"]).first
+        hit.wait_for(timeout=5_000)
+        hit.click()
+        text = popup_text(page)
+        assert site["name"] in text and f"电话 Phone\n{site['phone']}" in text
+        assert f"户数 Households\n{site['households']}" in text and "最近记录 Recent history" in text
+        assert site["history"][0]["note"] in text
+        assert page.evaluate("typeof monitorMap.detail_ms") == "number"
+        # the site is on the map as a marker of its own (fanned out if it shares a cluster), and
+        # stays so after the popup has moved the map
+        assert page.evaluate("monitorMap.map.getZoom()") >= 14
+        page.wait_for_timeout(500)
+        assert page.locator(f'.leaflet-marker-pane .mm-fac[title="{site["name"]}"]').count() == 1
+        assert log.blocked == [] and log.page_errors == [] and log.console_errors == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "map_city.png"))

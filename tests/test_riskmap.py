@@ -110,25 +110,92 @@ def sample_map_data(stale: bool = True, n_extra: int = 40) -> MapData:
 # ---- helpers -----------------------------------------------------------------------------------
 
 
+def _element(page: str, key: str) -> tuple[str, str]:
+    m = re.search(r'<script type="[^"]+" id="[^"]+-' + key + r'" data-encoding="([^"]+)">(.*?)</script>', page, re.S)
+    assert m, f"no {key} element"
+    return m.group(1), m.group(2)
+
+
+def unpack(encoding: str, text: str) -> dict:
+    """A pack as the page's JS reads it: {head, arrays, lists}."""
+    import numpy as np
+
+    raw = base64.b64decode(text)
+    if encoding == "zlib+base64":
+        raw = zlib.decompress(raw)
+    else:
+        assert encoding == "base64"
+    n = int.from_bytes(raw[:4], "little")
+    head = json.loads(raw[4:4 + n].decode("utf-8"))
+    start = 4 + n + (-(4 + n)) % 8
+    arrays = {}
+    for name, (dtype, offset, count, flags) in head["arrays"].items():
+        size = np.dtype(dtype).itemsize
+        data = np.frombuffer(raw, dtype=np.uint8, count=count * size, offset=start + offset)
+        if "s" in flags:  # bytes grouped by position
+            data = data.reshape(size, count).T
+        arr = np.ascontiguousarray(data).view("<" + dtype).reshape(-1)
+        if "d" in flags:  # differences
+            arr = np.cumsum(arr.astype(np.int64))
+        arrays[name] = arr
+    return {"head": head, "arrays": arrays, "lists": head.get("lists", {})}
+
+
 def embedded(page: str) -> dict:
-    """The data element of a page, decoded and parsed."""
-    m = re.search(r'<script type="[^"]+" id="[^"]+-data" data-encoding="([^"]+)">(.*?)</script>', page, re.S)
-    assert m, "no data element"
-    if m.group(1) == "zlib+base64":
-        return json.loads(zlib.decompress(base64.b64decode(m.group(2))))
-    assert m.group(1) == "json"
-    return json.loads(m.group(2))
+    """The page's data: the JSON element, with its three packs under "packs"."""
+    encoding, text = _element(page, "data")
+    assert encoding == "json"
+    doc = json.loads(text)
+    doc["packs"] = {k: unpack(*_element(page, k)) for k in ("sites", "names", "detail")}
+    return doc
 
 
-def rows(table: dict, strings: list[str]) -> list[dict]:
-    """Unpack a {columns, interned, rows} table as the page's JS does."""
+def _value(pack: dict, name: str, i: int):
+    codes, values = pack["arrays"].get(pack["head"].get("via", {}).get(name, name)), pack["lists"].get(name)
+    if codes is not None and values is not None:
+        return None if codes[i] < 0 else values[codes[i]]
+    if values is not None:
+        return values[i]
+    return None if codes is None else codes[i].item()
+
+
+def facility_rows(doc: dict) -> list[dict]:
+    """The sites of a page as dicts, decoded as the page's JS does."""
+    sites, names, detail = (doc["packs"][k] for k in ("sites", "names", "detail"))
+    h = sites["head"]
     out = []
-    for r in table["rows"]:
-        d = dict(zip(table["columns"], r))
-        for c in table["interned"]:
-            v = d[c]
-            d[c] = [strings[i] for i in v] if isinstance(v, list) else None if v is None else strings[v]
-        out.append(d)
+    for i in range(h["n"]):
+        a = sites["arrays"]
+        lon, lat = int(a["lon"][i]), int(a["lat"][i])
+        hs = detail["arrays"]["h_site"]
+        out.append({
+            "id": int(a["id"][i]), "name": names["lists"]["name"][i],
+            "lon": None if lon == h["none"] else h["origin"][0] + lon / h["scale"],
+            "lat": None if lat == h["none"] else h["origin"][1] + lat / h["scale"],
+            "priority": None if a["priority"][i] < 0 else ("P1", "P2", "P3")[a["priority"][i]],
+            **{k: _value(sites, k, i) for k in ("kind", "kind_zh", "status", "status_zh", "township_name")},
+            **{k: _value(detail, k, i) for k in ("subtype_zh", "responsible", "phone", "due", "last_inspected", "notes")},
+            "households": None if detail["arrays"]["households"][i] < 0 else int(detail["arrays"]["households"][i]),
+            "history": [{k: _value(detail, "h_" + k, j) for k in ("at", "by", "old", "new", "note")}
+                        for j in range(len(hs)) if hs[j] == i],
+        })
+    return out
+
+
+def followup_rows(doc: dict) -> list[dict]:
+    sites = doc["packs"]["sites"]
+    facilities = facility_rows(doc)
+    out = []
+    for j in range(sites["head"]["followups"]):
+        s = int(sites["arrays"]["fu_site"][j])
+        p = sites["arrays"]["fu_priority"][j]
+        row = {k: _value(sites, "fu_" + k, j) for k in ("name", "township", "kind", "rule", "reason", "since")}
+        row.update(site=s, facility_id=None if s < 0 else facilities[s]["id"],
+                   priority=None if p < 0 else ("P1", "P2", "P3")[p],
+                   lon=None if s < 0 else facilities[s]["lon"], lat=None if s < 0 else facilities[s]["lat"])
+        if row["name"] is None and s >= 0:
+            row["name"] = facilities[s]["name"]
+        out.append(row)
     return out
 
 
@@ -169,10 +236,11 @@ def test_page_refers_to_nothing_outside(page):
     assert not re.search(r"<script[^>]*\ssrc=", page)
     assert not re.search(r"<link[^>]*stylesheet", page)
     css = "\n".join(parser.styles)
-    assert "leaflet-container" in css and "marker-cluster" in css  # Leaflet's and the cluster's CSS inlined
+    assert "leaflet-container" in css and "mm-cluster" in css  # Leaflet's and the page's own CSS inlined
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", css)
     assert "@import" not in css
-    assert "L.markerClusterGroup" in page and "MonitorRiskMap.draw(" in page
+    assert "MonitorRiskMap.draw(" in page
+    assert "L.markerClusterGroup" not in page  # the page clusters its sites itself
 
 
 def test_no_cdn_or_font_urls_anywhere_in_the_markup(page):
@@ -214,14 +282,17 @@ def test_text_typed_by_people_cannot_become_markup(page):
     assert "<img src=x" not in page
     assert "<b onmouseover" not in page
     assert "<i>ok</i>" not in page
-    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page
+    # in the JSON element, escaped; the sites' text travels in base64 packs, which hold no markup
+    assert "\\u003cscript\\u003ealert(4)\\u003c/script\\u003e" in page
+    for key in ("sites", "names", "detail"):
+        assert re.fullmatch(r"[A-Za-z0-9+/=]*", _element(page, key)[1])
     # every <script> element is closed exactly where the page means it to be
     assert len(re.findall(r"<script\b", page)) == len(re.findall(r"</script>", page))
 
 
 def test_hostile_text_survives_the_round_trip_exactly(page):
     doc = embedded(page)
-    facilities = rows(doc["facilities"], doc["strings"])
+    facilities = facility_rows(doc)
     assert facilities[0]["name"] == HOSTILE
     assert facilities[0]["notes"] == "备注 </script><img src=x onerror=alert(3)>"
     assert facilities[1]["name"] == LONG_NAME
@@ -231,17 +302,18 @@ def test_hostile_text_survives_the_round_trip_exactly(page):
 
 def test_large_data_are_embedded_compressed_and_decode_to_the_same():
     plain, packed = build_html(sample_map_data(), compress=False), build_html(sample_map_data(), compress=True)
-    assert 'data-encoding="json"' in plain and 'data-encoding="zlib+base64"' in packed
+    assert 'data-encoding="base64"' in plain and 'data-encoding="zlib+base64"' in packed
+    assert 'data-encoding="zlib+base64"' not in plain and 'data-encoding="base64"' not in packed
     assert "测试设施" not in packed.split('data-encoding="zlib+base64">')[1]
     a, b = embedded(plain), embedded(packed)
-    assert a == b
-    assert rows(b["facilities"], b["strings"])[0]["name"] == HOSTILE
+    assert facility_rows(a) == facility_rows(b) and followup_rows(a) == followup_rows(b)
+    assert facility_rows(b)[0]["name"] == HOSTILE
 
 
 def test_compression_is_chosen_by_size(monkeypatch):
     import monitor.riskmap as riskmap
 
-    assert 'data-encoding="json"' in build_html(sample_map_data())  # small: plain JSON
+    assert 'data-encoding="zlib+base64"' not in build_html(sample_map_data())  # small: not deflated
     monkeypatch.setattr(riskmap, "COMPRESS_ABOVE", 1000)
     assert 'data-encoding="zlib+base64"' in build_html(sample_map_data())
 
@@ -261,16 +333,21 @@ def test_every_input_row_is_embedded_once(page):
     doc = embedded(page)
     assert len(doc["townships"]) == len(data.townships) == 16
     assert len(doc["alerts"]) == len(data.alerts) == 4
-    facilities = rows(doc["facilities"], doc["strings"])
+    facilities = facility_rows(doc)
     assert [f["id"] for f in facilities] == [f["id"] for f in data.facilities]
     assert [(f["kind"], f["status"], f["priority"]) for f in facilities] == [
         (f["kind"], f["status"], f["priority"]) for f in data.facilities
     ]
-    assert facilities[5]["reasons"] == data.facilities[5]["reasons"]
-    h = facilities[2]["history"][0]
-    assert h[0] == "2025-11-20 09:30" and doc["strings"][h[1]] == "王磊" and h[4] == "检查 <i>ok</i>"
-    followups = rows(doc["followups"], doc["strings"])
+    for got, want in zip(facilities, data.facilities):
+        for k in ("name", "township_name", "responsible", "phone", "households", "due", "notes", "subtype_zh"):
+            assert got[k] == want[k], k
+        assert got["lon"] == pytest.approx(want["lon"], abs=1e-6) and got["lat"] == pytest.approx(want["lat"], abs=1e-6)
+    assert facilities[2]["history"] == [
+        {"at": "2025-11-20 09:30", "by": "王磊", "old": "unchecked", "new": "repaired", "note": "检查 <i>ok</i>"}]
+    followups = followup_rows(doc)
     assert len(followups) == len(data.followups)
+    assert [(f["facility_id"], f["priority"], f["reason"]) for f in followups] == [
+        (f["facility_id"], f["priority"], f["reason"]) for f in data.followups]
     assert followups[-1]["lon"] is None and followups[-1]["township"] == "汤河口镇"
     assert doc["stale"] is True and doc["last_refresh"] == "2025-11-21 06:10"
 
@@ -331,7 +408,7 @@ def test_an_empty_district_still_renders(tmp_path):
     data = MapData(title="空", townships=[], facilities=[], alerts=[], followups=[],
                    data_time="2025-11-21 14:00", last_refresh=None, stale=False)
     page = render_map(data, tmp_path / "empty.html").read_text(encoding="utf-8")
-    assert embedded(page)["facilities"]["rows"] == []
+    assert facility_rows(embedded(page)) == [] and followup_rows(embedded(page)) == []
 
 
 def test_facilities_without_coordinates_are_kept_but_not_placed():
@@ -339,7 +416,7 @@ def test_facilities_without_coordinates_are_kept_but_not_placed():
     data.facilities[3]["lon"] = None
     data.facilities[4]["lat"] = float("nan")
     doc = embedded(build_html(data))
-    facilities = rows(doc["facilities"], doc["strings"])
+    facilities = facility_rows(doc)
     assert len(facilities) == len(data.facilities)
     assert facilities[3]["lon"] is None and facilities[4]["lat"] is None
 
@@ -358,12 +435,12 @@ def test_gcj02_base_map_shifts_every_overlay(monkeypatch):
     data.basemap = {"type": "gcj02", "url": "https://tiles.example.org/{z}/{x}/{y}.png"}
     page = build_html(data)
     doc = embedded(page)
-    f0 = rows(doc["facilities"], doc["strings"])[0]
+    f0 = facility_rows(doc)[0]
     assert f0["lon"] == pytest.approx(data.facilities[0]["lon"] + 0.5)
     assert f0["lat"] == pytest.approx(data.facilities[0]["lat"] + 0.25)
     assert doc["townships"][0]["geometry"]["coordinates"][0][0] == [116.85, 40.6]
     assert doc["alerts"][0]["geometry"]["coordinates"][0][0] == [116.9, 40.65]
-    fu = rows(doc["followups"], doc["strings"])[0]
+    fu = followup_rows(doc)[0]
     assert fu["lon"] == pytest.approx(data.followups[0]["lon"] + 0.5)
     assert '"https://tiles.example.org/{z}/{x}/{y}.png"' in page
     # the caller's data are not changed

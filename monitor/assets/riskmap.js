@@ -13,6 +13,7 @@
   var SEARCH_PAGE = 20; // search hits listed before "show more"
   var NARROW = 600; // px: below this width (a phone) the panel and legend start folded
   var RING_LIMIT = 400; // follow-up rings are drawn only while this many or fewer are in view
+  var SPIDER_MAX = 200; // a cluster fanned out shows at most this many sites
 
   // ---- small DOM helpers -------------------------------------------------------------------
 
@@ -60,27 +61,104 @@
     L.DomEvent.disableScrollPropagation(node);
   }
 
-  // ---- compact tables: {columns, interned, rows}; interned cells index data.strings ------------
+  // ---- the sites and follow-ups: typed arrays from the page's packs (monitor/riskmap.py) ------
 
-  function Table(t, strings) {
-    this.rows = t.rows;
-    this.length = t.rows.length;
-    this.col = {};
-    this.interned = {};
-    this.strings = strings;
-    for (var i = 0; i < t.columns.length; i++) this.col[t.columns[i]] = i;
-    for (var j = 0; j < t.interned.length; j++) this.interned[t.interned[j]] = true;
+  var PRIOS = ["P1", "P2", "P3"];
+
+  /* A pack's value `name` at row i: coded (codes into a list of values), a plain list, or an
+     array of numbers; null where there is none. */
+  function packValue(pack, name, i) {
+    var via = pack.head.via && Object.prototype.hasOwnProperty.call(pack.head.via, name) ? pack.head.via[name] : name;
+    var codes = pack.arrays[via], list = pack.lists[name];
+    if (codes && list) {
+      var c = codes[i];
+      return c < 0 || c === undefined ? null : list[c];
+    }
+    if (list) {
+      var v = list[i];
+      return v === undefined ? null : v;
+    }
+    return codes ? codes[i] : null;
   }
 
-  Table.prototype.get = function (i, name) {
-    var v = this.rows[i][this.col[name]];
-    if (v === null || v === undefined) return null;
-    if (!this.interned[name]) return v;
-    if (Array.isArray(v)) {
-      var s = this.strings;
-      return v.map(function (k) { return s[k]; });
+  function Sites(pack, names) {
+    this.pack = pack;
+    this.a = pack.arrays;
+    this.length = pack.head.n;
+    this.origin = pack.head.origin;
+    this.scale = pack.head.scale;
+    this.none = pack.head.none;
+    this.names = names.lists.name;
+    this.detail = null; // the detail pack, once unpacked
+  }
+
+  Sites.prototype.located = function (i) {
+    return this.a.lon[i] !== this.none && this.a.lat[i] !== this.none;
+  };
+
+  Sites.prototype.latLng = function (i) {
+    return L.latLng(this.origin[1] + this.a.lat[i] / this.scale, this.origin[0] + this.a.lon[i] / this.scale);
+  };
+
+  Sites.prototype.get = function (i, name) {
+    var a = this.a;
+    if (name === "id") return a.id[i];
+    if (name === "lon") return a.lon[i] === this.none ? null : this.origin[0] + a.lon[i] / this.scale;
+    if (name === "lat") return a.lat[i] === this.none ? null : this.origin[1] + a.lat[i] / this.scale;
+    if (name === "name") { var n = this.names[i]; return n === undefined ? null : n; }
+    if (name === "priority") { var p = a.priority[i]; return p < 0 ? null : PRIOS[p]; }
+    if (this.pack.lists[name]) return packValue(this.pack, name, i);
+    var d = this.detail;
+    if (!d) return null;
+    if (name === "households") { var h = d.arrays.households[i]; return h < 0 ? null : h; }
+    return packValue(d, name, i);
+  };
+
+  /* The history entries of site i (newest first), once the detail pack is unpacked:
+     [{at, by, old, new, note}]. */
+  Sites.prototype.history = function (i) {
+    var d = this.detail, out = [];
+    if (!d) return out;
+    var hs = d.arrays.h_site, lo = 0, hi = hs.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (hs[mid] < i) lo = mid + 1; else hi = mid; }
+    for (var k = lo; k < hs.length && hs[k] === i; k++) {
+      out.push({ at: packValue(d, "h_at", k), by: packValue(d, "h_by", k), old: packValue(d, "h_old", k),
+        "new": packValue(d, "h_new", k), note: packValue(d, "h_note", k) });
     }
-    return this.strings[v];
+    return out;
+  };
+
+  function Followups(pack, sites) {
+    this.pack = pack;
+    this.a = pack.arrays;
+    this.length = pack.head.followups;
+    this.sites = sites;
+  }
+
+  Followups.prototype.site = function (j) {
+    return this.a.fu_site[j];
+  };
+
+  Followups.prototype.get = function (j, name) {
+    var s = this.a.fu_site[j];
+    if (name === "facility_id") return s < 0 ? null : this.sites.get(s, "id");
+    if (name === "priority") { var p = this.a.fu_priority[j]; return p < 0 ? null : PRIOS[p]; }
+    if (name === "lon" || name === "lat") return s < 0 ? null : this.sites.get(s, name);
+    var v = packValue(this.pack, "fu_" + name, j);
+    if (v === null && name === "name" && s >= 0) return this.sites.get(s, "name");
+    return v;
+  };
+
+  /* The follow-ups of each site: rows[start[i] .. start[i + 1]) (built the first time). */
+  Followups.prototype.bySite = function () {
+    if (this.index) return this.index;
+    var n = this.sites.length, fs = this.a.fu_site, start = new Int32Array(n + 1);
+    for (var j = 0; j < fs.length; j++) if (fs[j] >= 0) start[fs[j] + 1] += 1;
+    for (var i = 0; i < n; i++) start[i + 1] += start[i];
+    var rows = new Int32Array(start[n]), fill = start.slice(0, n);
+    for (var k = 0; k < fs.length; k++) if (fs[k] >= 0) rows[fill[fs[k]]++] = k;
+    this.index = { start: start, rows: rows };
+    return this.index;
   };
 
   // ---- symbols -----------------------------------------------------------------------------
@@ -98,14 +176,16 @@
 
   // ---- the drawing -------------------------------------------------------------------------
 
-  function RiskMap(map, groups, data) {
+  function RiskMap(map, groups, data, sites, names, nodes) {
     this.map = map;
     this.groups = groups;
     this.data = data;
     this.style = data.style;
-    this.facilities = new Table(data.facilities, data.strings);
-    this.followups = new Table(data.followups, data.strings);
-    this.markers = [];
+    this.nodes = nodes;
+    this.facilities = new Sites(sites, names);
+    this.followups = new Followups(sites, this.facilities);
+    this.siteMarkers = Object.create(null);
+    this.cellMarkers = Object.create(null);
     // keyed by data (names, ids): no prototype, so a name like "__proto__" is just a name
     this.townshipLayers = Object.create(null);
     this.icons = Object.create(null);
@@ -140,7 +220,7 @@
     this.mark("panels");
     this.watchPhone();
     this.watchPrint();
-    this.drawFacilities(); // asynchronous (chunked); calls this.ready() when every marker is in
+    this.drawFacilities(); // clusters what is in view, then calls this.ready()
   };
 
   /* On a phone the boxes would cover the map: the panel and legend start folded, and fold
@@ -191,10 +271,7 @@
     for (var name in this.townshipLayers) bounds.extend(this.townshipLayers[name].getBounds());
     if (!bounds.isValid()) {
       var f = this.facilities;
-      for (var i = 0; i < f.length; i++) {
-        var lon = f.get(i, "lon"), lat = f.get(i, "lat");
-        if (lon !== null && lat !== null) bounds.extend([lat, lon]);
-      }
+      for (var i = 0; i < f.length; i++) if (f.located(i)) bounds.extend(f.latLng(i));
     }
     if (bounds.isValid()) this.map.fitBounds(bounds, { padding: [10, 10], animate: false });
   };
@@ -399,67 +476,178 @@
     return icon;
   };
 
+  /* Each site's place in the Web Mercator world square (0..1), computed once: a view's pixels
+     are these times 256 * 2^zoom. */
+  RiskMap.prototype.prepareSites = function () {
+    var f = this.facilities, n = f.length;
+    var wx = new Float64Array(n), wy = new Float64Array(n);
+    var a = f.a, none = f.none, lon0 = f.origin[0], lat0 = f.origin[1], scale = f.scale;
+    var D = Math.PI / 180, MAXLAT = 85.0511287798;
+    var located = 0;
+    for (var i = 0; i < n; i++) {
+      if (a.lon[i] === none || a.lat[i] === none) { wx[i] = NaN; wy[i] = NaN; continue; }
+      var lon = lon0 + a.lon[i] / scale, lat = Math.max(-MAXLAT, Math.min(MAXLAT, lat0 + a.lat[i] / scale));
+      var s = Math.sin(lat * D);
+      wx[i] = lon / 360 + 0.5;
+      wy[i] = 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
+      located += 1;
+    }
+    this.wx = wx;
+    this.wy = wy;
+    this.counts.facilities = located;
+    this.counts.facilities_unlocated = n - located;
+  };
+
+  /* The sites are clustered here, on a grid of CELL pixels anchored to the world (so clusters
+     stay put while the map pans), from the typed arrays, each time the view changes; only the
+     clusters and single sites in view become markers (a few hundred at most, whatever the
+     number of sites). */
   RiskMap.prototype.drawFacilities = function () {
     var self = this;
-    var f = this.facilities;
-    var cluster = this.groups.facilities;
-    var c = f.col, rows = f.rows, S = f.strings;
-    var list = [];
-    for (var i = 0; i < rows.length; i++) {
-      var r = rows[i];
-      var lon = r[c.lon], lat = r[c.lat];
-      if (typeof lon !== "number" || typeof lat !== "number" || !isFinite(lon) || !isFinite(lat)) {
-        this.counts.facilities_unlocated += 1;
-        continue;
+    var group = this.groups.facilities;
+    this.prepareSites();
+    this.mark("sites");
+    group.on("click", function (e) {
+      var l = e.layer;
+      if (l.mmIndex !== undefined) self.openFacility(l.mmIndex, l.getLatLng());
+      else if (l.mmCell) self.openCluster(l);
+    });
+    group.on("add", function () { self.updateSites(); });
+    this.map.on("moveend", function () {
+      if (self.map.hasLayer(group)) self.updateSites();
+      else self.updateRings();
+    });
+    this.updateSites();
+    this.mark("clustered");
+    this.ready();
+  };
+
+  RiskMap.prototype.cellSize = function (z) {
+    var max = this.map.getMaxZoom();
+    return z >= max ? 22 : z >= max - 1 ? 40 : 60;
+  };
+
+  /* The grid cells of the current view: for each cell with sites, how many, their pixel
+     centroid and extent, the first site, P1 count and most urgent priority. */
+  RiskMap.prototype.cells = function () {
+    var map = this.map, z = map.getZoom(), W = 256 * Math.pow(2, z), S = this.cellSize(z);
+    var pb = map.getPixelBounds();
+    var x0 = pb.min.x - S, y0 = pb.min.y - S, x1 = pb.max.x + S, y1 = pb.max.y + S;
+    var c0 = Math.floor(x0 / S), r0 = Math.floor(y0 / S);
+    var cols = Math.floor(x1 / S) - c0 + 1, rows = Math.floor(y1 / S) - r0 + 1, nc = cols * rows;
+    var count = new Int32Array(nc), first = new Int32Array(nc), p1 = new Int32Array(nc), best = new Int8Array(nc);
+    var sx = new Float64Array(nc), sy = new Float64Array(nc);
+    var minx = new Float64Array(nc), miny = new Float64Array(nc), maxx = new Float64Array(nc), maxy = new Float64Array(nc);
+    var wx = this.wx, wy = this.wy, prio = this.facilities.a.priority, n = wx.length;
+    for (var i = 0; i < n; i++) {
+      var px = wx[i] * W;
+      if (!(px >= x0 && px <= x1)) continue;
+      var py = wy[i] * W;
+      if (!(py >= y0 && py <= y1)) continue;
+      var k = (Math.floor(px / S) - c0) + (Math.floor(py / S) - r0) * cols;
+      var p = prio[i];
+      if (count[k] === 0) {
+        first[k] = i; best[k] = 9;
+        minx[k] = maxx[k] = px; miny[k] = maxy[k] = py;
+      } else {
+        if (px < minx[k]) minx[k] = px; else if (px > maxx[k]) maxx[k] = px;
+        if (py < miny[k]) miny[k] = py; else if (py > maxy[k]) maxy[k] = py;
       }
-      var m = L.marker([lat, lon], {
-        icon: this.icon(S[r[c.kind]], S[r[c.status]], r[c.priority] === null ? null : S[r[c.priority]]),
-        title: r[c.name] === null ? "" : String(r[c.name]),
-        keyboard: false
-      });
-      m.mmIndex = i;
-      this.markers[i] = m;
-      list.push(m);
+      count[k] += 1; sx[k] += px; sy[k] += py;
+      if (p >= 0) { if (p < best[k]) best[k] = p; if (p === 0) p1[k] += 1; }
     }
-    this.mark("markers");
-    cluster.on("click", function (e) { self.openFacility(e.layer.mmIndex); });
-    cluster.on("clusterclick", function (e) { self.openCluster(e.layer); });
-    var done = function () {
-      // chunkProgress runs just before the last chunk's clusters are put on the map
-      setTimeout(function () {
-        self.mark("clustered");
-        self.counts.facilities = cluster.getLayers().length;
-        self.ready();
-      }, 0);
-    };
-    if (!this.map.hasLayer(cluster)) {
-      cluster.addLayers(list, true);
-      done();
-      return;
+    return { z: z, S: S, c0: c0, r0: r0, cols: cols, nc: nc, count: count, first: first, p1: p1, best: best,
+      sx: sx, sy: sy, minx: minx, miny: miny, maxx: maxx, maxy: maxy };
+  };
+
+  RiskMap.prototype.updateSites = function () {
+    var map = this.map, group = this.groups.facilities, f = this.facilities, S = this.style;
+    if (!this.wx || !map.hasLayer(group)) return;
+    var g = this.cells();
+    this.grid = g;
+    // a cluster fanned out stays so while the map only pans (as a popup opening moves it)
+    var fanned = this.spider && this.spider.z === g.z ? this.spider.members[0] : -1;
+    this.spider = null;
+    this.siteMarkers = Object.create(null);
+    this.cellMarkers = Object.create(null);
+    var markers = [];
+    for (var k = 0; k < g.nc; k++) {
+      var n = g.count[k];
+      if (!n) continue;
+      var m;
+      if (n === 1) {
+        var i = g.first[k];
+        var prio = f.a.priority[i];
+        m = L.marker(f.latLng(i), {
+          icon: this.icon(f.get(i, "kind"), f.get(i, "status"), prio < 0 ? null : PRIOS[prio]),
+          title: f.get(i, "name") || "", keyboard: false
+        });
+        m.mmIndex = i;
+        this.siteMarkers[i] = m;
+      } else {
+        var at = map.unproject([g.sx[k] / n, g.sy[k] / n], g.z);
+        m = L.marker(at, { icon: this.clusterIcon(n, g.best[k], g.p1[k]), keyboard: false });
+        m.mmCell = {
+          key: k, count: n,
+          bounds: L.latLngBounds(map.unproject([g.minx[k], g.miny[k]], g.z), map.unproject([g.maxx[k], g.maxy[k]], g.z))
+        };
+        this.cellMarkers[k] = m;
+      }
+      markers.push(m);
     }
-    cluster.options.chunkProgress = function (processed, total) {
-      if (processed >= total) done();
-    };
-    cluster.addLayers(list, true);
+    group.clearLayers();
+    for (var j = 0; j < markers.length; j++) group.addLayer(markers[j]);
+    if (fanned >= 0 && this.cellMarkers[this.cellOf(fanned)]) this.spiderfy(this.cellMarkers[this.cellOf(fanned)]);
+    this.updateRings();
   };
 
   /* A cluster: how many facilities, ringed in the colour of its most urgent follow-up, with a
      badge counting its P1 items. */
-  RiskMap.prototype.clusterIcon = function (cluster) {
-    var n = cluster.getChildCount();
-    var children = cluster.getAllChildMarkers();
-    var f = this.facilities, pcol = f.col.priority, S = f.strings;
-    var byRank = [0, 0, 0];
-    for (var i = 0; i < children.length; i++) {
-      var p = f.rows[children[i].mmIndex][pcol];
-      var rank = p === null ? undefined : own(PRIORITY_RANK, S[p]);
-      if (rank !== undefined) byRank[rank] += 1;
-    }
-    var prio = byRank[0] ? "P1" : byRank[1] ? "P2" : byRank[2] ? "P3" : null;
+  RiskMap.prototype.clusterIcon = function (n, best, p1) {
+    var prio = best >= 0 && best < 3 ? PRIOS[best] : null;
     var size = n < 100 ? 30 : n < 1000 ? 36 : n < 10000 ? 42 : 48;
     var html = '<div style="border-color:' + (prio ? this.style.priorities[prio] : "#546e7a") + '"><span>' + n + "</span></div>";
-    if (byRank[0]) html += '<b class="mm-badge" title="P1">' + byRank[0] + "</b>";
+    if (p1) html += '<b class="mm-badge" title="P1">' + p1 + "</b>";
     return L.divIcon({ html: html, className: "mm-cluster", iconSize: [size, size] });
+  };
+
+  /* The grid cell (of the current view) that site i falls in, or -1. */
+  RiskMap.prototype.cellOf = function (i) {
+    var g = this.grid;
+    if (!g || isNaN(this.wx[i])) return -1;
+    var W = 256 * Math.pow(2, g.z);
+    var c = Math.floor(this.wx[i] * W / g.S) - g.c0, r = Math.floor(this.wy[i] * W / g.S) - g.r0;
+    if (c < 0 || c >= g.cols || r < 0 || r * g.cols + c >= g.nc) return -1;
+    return r * g.cols + c;
+  };
+
+  /* Fan a cluster's sites out around it (at most SPIDER_MAX), each a marker of its own. */
+  RiskMap.prototype.spiderfy = function (marker) {
+    var map = this.map, group = this.groups.facilities, f = this.facilities;
+    var cell = marker.mmCell, members = [];
+    for (var i = 0; i < this.wx.length && members.length < SPIDER_MAX; i++) {
+      if (!isNaN(this.wx[i]) && this.cellOf(i) === cell.key) members.push(i);
+    }
+    var centre = map.latLngToLayerPoint(marker.getLatLng());
+    group.removeLayer(marker);
+    var legs = [], n = members.length;
+    for (var j = 0; j < n; j++) {
+      var angle, radius;
+      if (n <= 9) { angle = 2 * Math.PI * j / n; radius = Math.max(28, 28 * n / (2 * Math.PI) * 1.2); }
+      else { angle = j * 0.9 + 0.5; radius = 22 + 3.2 * j; } // a spiral
+      var at = map.layerPointToLatLng(centre.add(L.point(radius * Math.cos(angle), radius * Math.sin(angle))));
+      var k = members[j], prio = f.a.priority[k];
+      var leg = L.polyline([marker.getLatLng(), at], { color: "#37474f", weight: 1.5, opacity: 0.6, interactive: false });
+      var m = L.marker(at, { icon: this.icon(f.get(k, "kind"), f.get(k, "status"), prio < 0 ? null : PRIOS[prio]),
+        title: f.get(k, "name") || "", keyboard: false });
+      m.mmIndex = k;
+      this.siteMarkers[k] = m;
+      group.addLayer(leg);
+      group.addLayer(m);
+      legs.push(leg);
+    }
+    this.spider = { cell: cell.key, members: members, z: this.grid.z };
+    return members;
   };
 
   RiskMap.prototype.facilityDetails = function (i) {
@@ -475,7 +663,10 @@
     var dl = add(box, "dl", "mm-fields");
     field(dl, "状态 Status", f.get(i, "status_zh") || status);
     if (prio) {
-      var reasons = f.get(i, "reasons") || [];
+      var u = this.followups, ix = u.bySite(), reasons = [];
+      for (var r = ix.start[i]; r < ix.start[i + 1]; r++) {
+        reasons.push("[" + u.get(ix.rows[r], "priority") + "] " + u.get(ix.rows[r], "reason"));
+      }
       field(dl, "待跟进 Follow-up", prio + (reasons.length ? " · " + reasons.join("；") : ""));
     }
     field(dl, "乡镇 Township", f.get(i, "township_name"));
@@ -486,39 +677,60 @@
     field(dl, "最近检查 Last inspected", f.get(i, "last_inspected"));
     field(dl, "备注 Notes", f.get(i, "notes"));
     field(dl, "编号 ID", f.get(i, "id"));
-    var hist = f.get(i, "history") || [];
+    var hist = f.history(i);
     if (hist.length) {
       add(box, "div", "mm-h", "最近记录 Recent history");
       var table = add(box, "table", "mm-history");
-      var S = this.data.strings;
+      var names = own(this.style.status_zh, kind) || {};
+      var zh = function (code) { return code === null ? null : own(names, code) || code; };
       hist.forEach(function (h) {
-        // [at, by, old, new, note]; by/old/new are interned
         var tr = add(table, "tr");
-        add(tr, "td", "mm-at", h[0]);
-        add(tr, "td", null, h[1] === null ? "" : S[h[1]]);
-        add(tr, "td", null, (h[2] === null ? "—" : S[h[2]]) + " → " + (h[3] === null ? "" : S[h[3]]));
-        add(tr, "td", "mm-note", h[4]);
+        add(tr, "td", "mm-at", h.at);
+        add(tr, "td", null, h.by === null ? "" : h.by);
+        add(tr, "td", null, (h.old === null ? "—" : zh(h.old)) + " → " + (h["new"] === null ? "" : zh(h["new"])));
+        add(tr, "td", "mm-note", h.note);
       });
     }
     return box;
   };
 
-  RiskMap.prototype.openFacility = function (i) {
-    var m = this.markers[i];
-    if (!m) return;
-    L.popup({ maxWidth: 360, autoPanPadding: [20, 20] })
-      .setLatLng(m.getLatLng())
-      .setContent(this.facilityDetails(i))
-      .openOn(this.map);
+  /* The detail pack (people, phones, dates, notes, history) is unpacked the first time a popup
+     needs it; then `done` runs. */
+  RiskMap.prototype.withDetail = function (done) {
+    var self = this, f = this.facilities;
+    if (f.detail) { done(); return; }
+    this.detailWaiting = this.detailWaiting || [];
+    this.detailWaiting.push(done);
+    if (this.detailWaiting.length > 1) return;
+    var started = performance.now();
+    readPack(this.nodes.detail).then(function (pack) {
+      f.detail = pack;
+      self.timings.detail_ms = Math.round(performance.now() - started);
+      if (window.monitorMap) window.monitorMap.detail_ms = self.timings.detail_ms;
+      var waiting = self.detailWaiting;
+      self.detailWaiting = null;
+      waiting.forEach(function (fn) { fn(); });
+    }).catch(function (err) { showError("地图数据无法读取 map data unreadable: " + err); console.error(err); });
+  };
+
+  RiskMap.prototype.openFacility = function (i, at) {
+    var self = this;
+    if (!this.facilities.located(i)) return;
+    this.withDetail(function () {
+      L.popup({ maxWidth: 360, autoPanPadding: [20, 20] })
+        .setLatLng(at || self.facilities.latLng(i))
+        .setContent(self.facilityDetails(i))
+        .openOn(self.map);
+    });
   };
 
   /* A click on a cluster zooms in a few levels at a time, never past the focus zoom (so the
-     villages around stay in view); from there on it fans the cluster's markers out instead. */
-  RiskMap.prototype.openCluster = function (c) {
-    var map = this.map, zoom = map.getZoom();
-    var target = Math.min(map.getBoundsZoom(c.getBounds()), zoom + 3, this.focusZoom());
-    if (target > zoom) map.setView(c.getBounds().getCenter(), target);
-    else c.spiderfy();
+     villages around stay in view); from there on it fans the cluster's sites out instead. */
+  RiskMap.prototype.openCluster = function (marker) {
+    var map = this.map, zoom = map.getZoom(), b = marker.mmCell.bounds;
+    var target = Math.min(map.getBoundsZoom(b), zoom + 3, this.focusZoom());
+    if (target > zoom) map.setView(b.getCenter(), target);
+    else this.spiderfy(marker);
   };
 
   RiskMap.prototype.focusZoom = function () {
@@ -529,85 +741,86 @@
      zoom (or closer, if already closer); if it is still inside a cluster there, the cluster fans
      out. False if it has no location on the map. */
   RiskMap.prototype.focusFacility = function (i) {
-    var self = this;
-    var m = this.markers[i];
-    if (!m) return false;
-    var cluster = this.groups.facilities;
+    var f = this.facilities;
+    if (!f.located(i)) return false;
+    var group = this.groups.facilities;
     var map = this.map;
     map.closePopup();
-    if (cluster._unspiderfy) cluster._unspiderfy(); // a fanned-out cluster from before folds back
-    map.setView(m.getLatLng(), Math.max(map.getZoom(), this.focusZoom()), { animate: false });
-    if (!(map.hasLayer(cluster) && cluster.hasLayer(m))) {
-      this.openFacility(i);
+    map.setView(f.latLng(i), Math.max(map.getZoom(), this.focusZoom()), { animate: false });
+    this.updateSites(); // at once, not only on moveend (the view may not have moved)
+    if (!map.hasLayer(group) || this.siteMarkers[i]) {
+      this.openFacility(i, this.siteMarkers[i] ? this.siteMarkers[i].getLatLng() : null);
       return true;
     }
-    var parent = cluster.getVisibleParent(m);
-    if (parent && parent !== m && parent.spiderfy) {
-      var opened = false;
-      var open = function () {
-        if (opened) return;
-        opened = true;
-        self.openFacility(i);
-      };
-      cluster.once("spiderfied", open);
-      parent.spiderfy();
-      setTimeout(open, 400); // spiderfied does not fire for a cluster already fanned out
-    } else {
-      this.openFacility(i);
-    }
+    var cluster = this.cellMarkers[this.cellOf(i)];
+    if (cluster) this.spiderfy(cluster);
+    var m = this.siteMarkers[i];
+    this.openFacility(i, m ? m.getLatLng() : null);
     return true;
   };
 
-  /* Rings around follow-ups, above the clusters, so that urgent places show even when their
-     markers are clustered. Shown only while at most RING_LIMIT are in view: thousands of rings
-     would cover the whole district (the cluster icons count P1 items instead). */
+  /* Rings around sites with follow-ups, above the clusters, so that urgent places show even
+     when their markers are clustered. Shown only while at most RING_LIMIT are in view:
+     thousands of rings would cover the whole district (the cluster icons count P1 items
+     instead). */
   RiskMap.prototype.drawFollowupRings = function () {
-    var f = this.followups;
+    var f = this.facilities, u = this.followups;
     // SVG, not canvas: a canvas covers the whole map and would take every click and hover meant
     // for the townships and warned areas underneath (only these few circles take them in SVG)
-    var renderer = L.svg({ pane: "mm-followups" });
-    var self = this;
-    var order = [];
-    for (var i = 0; i < f.length; i++) order.push(i);
-    // P1 drawn last, on top
-    order.sort(function (a, b) { return prioRank(f.get(b, "priority")) - prioRank(f.get(a, "priority")); });
-    this.followupIndex = Object.create(null);
-    var fac = this.facilities, idCol = fac.col.id;
-    for (var k = 0; k < fac.length; k++) this.followupIndex[fac.rows[k][idCol]] = k;
+    this.ringRenderer = L.svg({ pane: "mm-followups" });
+    // P3 first, P1 last (drawn on top)
+    var buckets = [[], [], []], prio = f.a.priority;
+    for (var i = 0; i < f.length; i++) if (prio[i] >= 0 && prio[i] < 3 && f.located(i)) buckets[prio[i]].push(i);
+    this.ringSites = buckets[2].concat(buckets[1], buckets[0]);
+    this.ringLayers = Object.create(null);
     this.rings = L.layerGroup();
-    this.ringLayers = [];
-    this.ringPoints = [];
-    order.forEach(function (j) {
-      var lon = f.get(j, "lon"), lat = f.get(j, "lat");
-      if (typeof lon !== "number" || typeof lat !== "number") return;
-      var at = L.latLng(lat, lon);
-      var ring = L.circleMarker(at, {
-        renderer: renderer, pane: "mm-followups", radius: 13, color: own(self.style.priorities, f.get(j, "priority")) || "#000",
+    var placed = 0;
+    for (var j = 0; j < u.length; j++) {
+      var s = u.site(j);
+      if (s >= 0 && f.located(s)) placed += 1;
+    }
+    this.counts.followup_markers = placed;
+    this.counts.followups = u.length;
+  };
+
+  RiskMap.prototype.ring = function (i) {
+    var self = this, ring = this.ringLayers[i];
+    if (!ring) {
+      ring = L.circleMarker(this.facilities.latLng(i), {
+        renderer: this.ringRenderer, pane: "mm-followups", radius: 13,
+        color: own(this.style.priorities, this.facilities.get(i, "priority")) || "#000",
         weight: 3, opacity: 0.95, fill: true, fillOpacity: 0, bubblingMouseEvents: false
       });
-      ring.on("click", function () { self.focusFollowup(j); });
-      self.ringLayers.push(ring);
-      self.ringPoints.push(at);
-      self.counts.followup_markers += 1;
-    });
-    this.counts.followups = f.length;
-    this.map.on("moveend", this.updateRings, this);
-    this.updateRings();
+      ring.on("click", function () { self.focusFacility(i); });
+      this.ringLayers[i] = ring;
+    }
+    return ring;
   };
 
   /* Only the rings in (and just around) the view are on the map: each is an SVG element, and a
      city has tens of thousands of follow-ups. */
   RiskMap.prototype.updateRings = function () {
-    var bounds = this.map.getBounds(), pts = this.ringPoints, n = 0;
-    for (var i = 0; i < pts.length && n <= RING_LIMIT; i++) if (bounds.contains(pts[i])) n += 1;
+    if (!this.ringSites) return;
+    var map = this.map, sites = this.ringSites, n = 0, inView = [];
+    var W = 256 * Math.pow(2, map.getZoom()), pb = map.getPixelBounds();
+    var x0 = pb.min.x, x1 = pb.max.x, y0 = pb.min.y, y1 = pb.max.y;
+    var dx = (x1 - x0) / 4, dy = (y1 - y0) / 4, wx = this.wx, wy = this.wy;
+    for (var i = 0; i < sites.length && n <= RING_LIMIT; i++) {
+      var x = wx[sites[i]] * W, y = wy[sites[i]] * W;
+      if (x >= x0 && x <= x1 && y >= y0 && y <= y1) n += 1;
+      if (x >= x0 - dx && x <= x1 + dx && y >= y0 - dy && y <= y1 + dy) inView.push(sites[i]);
+    }
     var show = n <= RING_LIMIT, group = this.groups.followups, rings = this.rings;
     if (show) {
-      var near = bounds.pad(0.25);
-      for (var k = 0; k < pts.length; k++) {
-        var inside = near.contains(pts[k]), ring = this.ringLayers[k];
-        if (inside && !rings.hasLayer(ring)) rings.addLayer(ring);
-        else if (!inside && rings.hasLayer(ring)) rings.removeLayer(ring);
-      }
+      var keep = Object.create(null);
+      for (var k = 0; k < inView.length; k++) keep[inView[k]] = true;
+      var self = this;
+      rings.eachLayer(function (l) { if (!keep[l.mmSite]) rings.removeLayer(l); });
+      inView.forEach(function (s) {
+        var r = self.ring(s);
+        r.mmSite = s;
+        if (!rings.hasLayer(r)) rings.addLayer(r);
+      });
     }
     if (show && !group.hasLayer(rings)) group.addLayer(rings);
     if (!show && group.hasLayer(rings)) group.removeLayer(rings);
@@ -618,13 +831,8 @@
 
   RiskMap.prototype.focusFollowup = function (j) {
     var f = this.followups;
-    var fi = this.followupIndex[f.get(j, "facility_id")];
-    if (fi !== undefined && this.focusFacility(fi)) return;
-    var lon = f.get(j, "lon"), lat = f.get(j, "lat");
-    if (typeof lon === "number" && typeof lat === "number") {
-      this.map.setView([lat, lon], Math.max(this.map.getZoom(), this.focusZoom()));
-      return;
-    }
+    var fi = f.site(j);
+    if (fi >= 0 && this.focusFacility(fi)) return;
     var t = this.townshipLayers[f.get(j, "township")];
     if (t) this.map.fitBounds(t.getBounds(), { animate: false });
   };
@@ -726,7 +934,7 @@
             var li = el("li");
             var b = add(li, "button", "mm-link", f.get(i, "name"));
             b.type = "button";
-            add(li, "span", "mm-sub", " " + [f.get(i, "township_name"), f.get(i, "kind_zh"), f.get(i, "status_zh")].filter(Boolean).join(" · ") + (self.markers[i] ? "" : " · 无坐标 no location"));
+            add(li, "span", "mm-sub", " " + [f.get(i, "township_name"), f.get(i, "kind_zh"), f.get(i, "status_zh")].filter(Boolean).join(" · ") + (f.located(i) ? "" : " · 无坐标 no location"));
             L.DomEvent.on(b, "click", function () { self.focusFacility(i); });
             results.insertBefore(li, more);
           })(hits[shown]);
@@ -938,44 +1146,71 @@
     document.body.appendChild(b);
   }
 
-  /* The page's data: plain JSON, or (large maps) zlib-compressed JSON in base64, unpacked with
-     the browser's own DecompressionStream. Calls back with the parsed object. */
-  function readData(node, done) {
-    var encoding = node.getAttribute("data-encoding");
-    if (encoding === "json") {
-      done(JSON.parse(node.textContent));
-      return;
-    }
-    if (typeof DecompressionStream === "undefined") {
-      throw new Error("此浏览器版本过旧，无法打开这张大地图 this browser is too old for a map this size (no DecompressionStream); use a current Chrome, Edge or Firefox");
-    }
-    var bin = atob(node.textContent);
-    var bytes = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
-    new Response(stream).text().then(function (text) { done(JSON.parse(text)); })
-      .catch(function (err) { showError("地图数据无法读取 map data unreadable: " + err); console.error(err); });
+  /* A pack (monitor/riskmap.py): base64, deflated when large (unpacked with the browser's own
+     DecompressionStream); [u32 header length][header JSON][padding to 8][typed arrays]. A
+     promise of {head, arrays: {name: TypedArray}, lists: {name: [...]}}. */
+  function readPack(node) {
+    return new Promise(function (resolve) {
+      var encoding = node.getAttribute("data-encoding");
+      if (encoding !== "base64" && typeof DecompressionStream === "undefined") {
+        throw new Error("此浏览器版本过旧，无法打开这张大地图 this browser is too old for a map this size (no DecompressionStream); use a current Chrome, Edge or Firefox");
+      }
+      var bin = atob(node.textContent);
+      var bytes = new Uint8Array(bin.length);
+      for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      if (encoding === "base64") { resolve(bytes.buffer); return; }
+      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+      resolve(new Response(stream).arrayBuffer());
+    }).then(function (buf) {
+      var len = new DataView(buf).getUint32(0, true);
+      var head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, len)));
+      var start = 4 + len;
+      start += (8 - start % 8) % 8;
+      var types = { i1: Int8Array, u1: Uint8Array, i2: Int16Array, i4: Int32Array, f8: Float64Array };
+      var arrays = {};
+      for (var name in head.arrays) {
+        var p = head.arrays[name], T = types[p[0]], flags = p[3] || "", arr;
+        if (flags.indexOf("s") !== -1) {
+          // bytes grouped by position (riskmap.pack): put each element's bytes back together
+          var size = T.BYTES_PER_ELEMENT, n = p[2], src = new Uint8Array(buf, start + p[1], n * size);
+          var dst = new Uint8Array(n * size);
+          for (var b = 0; b < size; b++) {
+            var from = b * n;
+            for (var e = 0, to = b; e < n; e++, to += size) dst[to] = src[from + e];
+          }
+          arr = new T(dst.buffer);
+        } else {
+          arr = new T(buf, start + p[1], p[2]);
+        }
+        if (flags.indexOf("d") !== -1) {
+          // differences: sum them up again (in a 32-bit array: the values are ids and indexes)
+          var sum = new Int32Array(arr.length), acc = 0;
+          for (var k = 0; k < arr.length; k++) { acc += arr[k]; sum[k] = acc; }
+          arr = sum;
+        }
+        arrays[name] = arr;
+      }
+      return { head: head, arrays: arrays, lists: head.lists || {} };
+    });
   }
 
   var current = null;
   window.MonitorRiskMap = {
-    draw: function (map, groups, dataElementId) {
+    /* Draw into `groups` from the data elements named `name`-data (JSON), -sites and -names
+       (read now) and -detail (read when a popup first needs it). */
+    draw: function (map, groups, name) {
       var started = Math.round(performance.now());
-      try {
-        readData(document.getElementById(dataElementId), function (data) {
-          current = new RiskMap(map, groups, data);
-          current.timings.start = started;
-          current.mark("data");
-          current.draw();
-        });
-      } catch (err) {
-        showError(String(err.message || err));
-        throw err;
-      }
-    },
-    // referenced by the marker cluster's iconCreateFunction option before draw() runs
-    clusterIcon: function (cluster) {
-      return current ? current.clusterIcon(cluster) : new L.DivIcon({ html: "<div><span>" + cluster.getChildCount() + "</span></div>", className: "mm-cluster", iconSize: [36, 36] });
+      var node = function (key) { return document.getElementById(name + "-" + key); };
+      var data = JSON.parse(node("data").textContent);
+      Promise.all([readPack(node("sites")), readPack(node("names"))]).then(function (packs) {
+        current = new RiskMap(map, groups, data, packs[0], packs[1], { detail: node("detail") });
+        current.timings.start = started;
+        current.mark("data");
+        current.draw();
+      }).catch(function (err) {
+        showError("地图数据无法读取 map data unreadable: " + String((err && err.message) || err));
+        console.error(err);
+      });
     }
   };
 })();

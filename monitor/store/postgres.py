@@ -47,10 +47,39 @@ REFRESH_LOCK = 7_310_002    # pg_try_advisory_lock key of `monitor alerts refres
 
 # --- the sqlite3 dialect, spoken to psycopg -------------------------------------------------------
 
+def _call_spans(text: str, name: str) -> list[tuple[int, int, int]]:
+    """(start, argument start, end) of each call `name(...)` in `text`, by balanced parentheses."""
+    spans, i = [], 0
+    pattern = re.compile(rf"\b{name}\(")
+    while (m := pattern.search(text, i)) is not None:
+        depth, j = 1, m.end()
+        while depth and j < len(text):
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            j += 1
+        spans.append((m.start(), m.end(), j))
+        i = j
+    return spans
+
+
+def _rewrite_calls(text: str, name: str, make) -> str:
+    for start, arg, end in reversed(_call_spans(text, name)):
+        text = text[:start] + make(text[arg:end - 1]) + text[end:]
+    return text
+
+
+_STRFTIME_LOCAL = re.compile(r"strftime\('%Y-%m-%d %H:%M', ([\w.]+), '([+-]\d+) minutes'\)")
+
+
 @lru_cache(maxsize=512)
 def _sql(text: str) -> str:
     """The shared SQL in PostgreSQL's words: `?` -> `%s` (a literal % doubled), instr -> strpos,
-    char -> chr, a bare `WHERE 0` -> `WHERE false`."""
+    char -> chr, a bare `WHERE 0` -> `WHERE false`; SQLite's aggregates of whole columns
+    (group_concat -> string_agg, json_group_array -> json_agg as text, in the order of the sorted
+    subquery they read) and its local-time strftime (-> to_char of the UTC text plus the offset)."""
+    text = _STRFTIME_LOCAL.sub(
+        lambda m: f"to_char(({m.group(1)})::timestamp + interval '{m.group(2)} minutes', 'YYYY-MM-DD HH24:MI')", text)
+    text = _rewrite_calls(text, "group_concat", lambda a: f"string_agg(({a})::text, ',')")
+    text = _rewrite_calls(text, "json_group_array", lambda a: f"coalesce(json_agg({a}), '[]')::text")
     text = text.replace("%", "%%")
     out, quoted = [], False
     for ch in text:  # placeholders only outside string literals
