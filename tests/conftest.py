@@ -109,3 +109,17 @@ def csv_records(text: str) -> list[dict]:
     reader = csv.reader(io.StringIO(text))
     header = [english(h) for h in next(reader)]
     return [dict(zip(header, row)) for row in reader]
+
+
+# The slow part of the suite (real Chromium, a PostgreSQL server, hypothesis searches, process
+# races): `pytest -m "not slow"` is the quick subset, under half the time; CI runs all.
+SLOW_MODULES = {"test_map_browser", "test_demo_map_browser", "test_report_print", "test_postgres_cli",
+                "test_db_copy", "test_rules_properties", "test_fuzz_alerts", "test_fuzz_imports",
+                "test_field_concurrency", "test_refresh_processes", "test_pgcluster"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        if module in SLOW_MODULES or {"pg_server", "pg_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
