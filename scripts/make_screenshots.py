@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from browser import chromium, load_map, offline_page  # noqa: E402
 
 DOCS = REPO / "docs"
-MONTH_END = "2021-10-31T20:00:00+08:00"
+AS_OF = "2025-11-16T09:00:00+08:00"  # the demo's moment; the review is of 2025-11 so far
 
 
 def monitor(*args: str) -> None:
@@ -32,9 +32,8 @@ def main() -> None:
     DOCS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db, page_map, review = Path(tmp) / "demo.db", Path(tmp) / "demo.html", Path(tmp) / "review.html"
-        monitor("--db", str(db), "demo", "--out", str(page_map))
-        monitor("--db", str(db), "--as-of", MONTH_END, "followups")
-        monitor("--db", str(db), "--as-of", MONTH_END, "report", "--month", "2021-10", "--out", str(review))
+        monitor("demo", "--demo-db", str(db), "--out", str(page_map))
+        monitor("--db", str(db), "--as-of", AS_OF, "report", "--month", "2025-11", "--out", str(review))
         with chromium() as browser:
             with offline_page(browser, viewport=(1200, 820)) as (page, log):
                 load_map(page, page_map, log)
