@@ -205,3 +205,41 @@ def test_meta(store):
     assert store.meta("created_by") is None
     store.set_meta("created_by", "demo")
     assert store.meta("created_by") == "demo"
+
+
+# --- households and calls (migration 6) ----------------------------------------------------------
+
+HOME = {"ref": "HH-0001", "village_code": "110116110201", "village": "琉璃庙村", "township": "110116110000",
+        "heating": "heat_pump", "device": "working", "last_visit": "2025-10-20", "elderly_alone": True,
+        "contact": "样例张三", "phone": "13800000001"}
+
+
+def test_households_and_their_append_only_history(store):
+    with store.write():
+        (hid,) = store.insert_households([HOME], at=AT, by="导入", note="初始")
+    row = store.household(hid)
+    assert (row["ref"], row["elderly_alone"], row["disabled"], row["device"]) == ("HH-0001", 1, 0, "working")
+    with store.write():
+        store.update_households([(hid, {"device": "fault", "updated": "2026-11-21T01:00:00Z"})])
+        h = store.append_household_history(hid, at="2026-11-21T01:00:00Z", by="王磊", old_device="working",
+                                           new_device="fault", visited=None, note="热泵不启动")
+    assert [(e.id, e.old_device, e.new_device, e.note) for e in store.household_history(hid)] == [
+        (h, "working", "fault", "热泵不启动"), (store.household_history(hid)[1].id, None, "working", "初始")]
+    assert [r["id"] for r in store.select_households(devices=["fault"], vulnerable=True)] == [hid]
+    assert store.select_households(heating=["gas_heater"]) == []
+    assert list(store.households_by_ref(["HH-0001", "nope"])) == ["HH-0001"]
+    for statement in ("UPDATE household_history SET note = 'rewritten'", "DELETE FROM household_history"):
+        with pytest.raises(Exception, match="append-only"):
+            with store.write():
+                store.conn.execute(statement)
+    assert len(store.household_history(hid)) == 2
+
+
+def test_a_ticket_is_stored_once(store):
+    call = {"ticket": "2025111600001", "received": "2025-11-16T00:10:00Z", "category": "供暖", "text": "家里暖气不热"}
+    with store.write():
+        assert store.insert_calls([call, call], at=AT) == 1
+    with store.write():
+        assert store.insert_calls([call], at=AT) == 0
+        store.update_call("2025111600001", {"responded": "2025-11-16T01:00:00Z"})
+    assert [(c["ticket"], c["responded"]) for c in store.select_calls()] == [("2025111600001", "2025-11-16T01:00:00Z")]

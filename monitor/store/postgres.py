@@ -37,6 +37,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import DataError
+from .households import m6_households_postgres
 from .records import Township
 from .sqlite import ALERT_COLUMNS, FACILITY_COLUMNS, Store, _ref_rows
 from .urls import shown_url
@@ -232,7 +233,8 @@ def _m5_severity_history(store: "PostgresStore") -> None:
     store.conn.execute("ALTER TABLE status_history ADD COLUMN new_severity text")
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history)
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history,
+              m6_households_postgres)
 
 _BUMP_CHANGES = ("INSERT INTO meta (key, value) VALUES ('change_count', '1')"
                  " ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text")

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError, MonitorError, UsageError
+from .households import HouseholdTables, m6_households_sqlite
 from .records import FetchRecord, HistoryEntry, Township
 
 FACILITY_COLUMNS = (
@@ -183,7 +184,8 @@ def _m5_severity_history(store: Store) -> None:
     conn.execute("ALTER TABLE status_history ADD COLUMN new_severity TEXT")
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history)
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history,
+              m6_households_sqlite)  # 6: households, their history, calls (monitor.store.households)
 
 
 # --- opening, and what SQLite's errors mean to a person -----------------------------------------
@@ -334,7 +336,7 @@ def read_meta(path: str | Path, key: str) -> str | None:
 
 # --- the store ------------------------------------------------------------------------------
 
-class Store:
+class Store(HouseholdTables):
     """A connection to one monitor database.
 
     >>> s = Store.open(":memory:")
