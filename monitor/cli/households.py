@@ -186,6 +186,48 @@ def households_history(app: App, ref: str, as_json: bool):
     _history(h, rows, app.config.timezone)
 
 
+@households.command("due")
+@click.option("--explain", "explain_ref", metavar="REF", help="说明每条住户规则对这一户是否成立及原因；Say, for this "
+                                                              "household, whether each household rule matched and why.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
+@pass_app
+def households_due(app: App, explain_ref: str | None, as_json: bool):
+    """此刻需要上门的住户（按编号，附原因，不含姓名电话）；Households that need a visit now, by ref, with the reason (no names or phones).
+
+    The rules are the `[[rules]]` with target = "households" in config.toml (cold wave, low
+    temperature or blizzard over vulnerable households whose heating is not working or who
+    have not been visited; carbon-monoxide conditions over gas and coal households; villages
+    cut off by flood damage).
+    """
+    from .. import clock
+    from .. import householdrules as HR
+    from ..alertview import in_force
+
+    store = app.existing_store()
+    now = clock.now()
+    rules = HR.load(app.config)
+    alerts = in_force(store, now)
+    if explain_ref:
+        checks = HR.explain(store, app.config, explain_ref, now, alerts)
+        if as_json:
+            echo_json(checks)
+            return
+        for c in checks:
+            echo(f"{'✔' if c['matched'] else '✘'} {c['rule']}: " + (f"{c['priority']} {c['reason']}" if c["matched"]
+                                                                      else "不成立 not matched"))
+            for line in c["checks"]:
+                echo(f"    {line}")
+        return
+    rows = HR.evaluate_households(store, app.config, rules, now, alerts)
+    if as_json:
+        echo_json([r.__dict__ for r in rows])
+        return
+    names = {t["code"]: t["name"] for t in store.townships(with_geometry=False)}
+    table(f"需要上门的住户 Households to visit ({len(rows)})", ["优先级 priority", "编号 ref", "乡镇 township",
+                                                          "规则 rule", "原因 reason"],
+          [[r.priority, r.ref, names.get(r.township, r.township or "-"), r.rule, r.reason] for r in rows])
+
+
 def _history(h: dict, rows: list[dict], tz: str) -> None:
     from .. import clock
     from .. import households as H
