@@ -115,6 +115,64 @@ def households(vs: list[dict], count: int, seed: int = SEED) -> list[dict]:
     return rows
 
 
+CALLS = ROOT / "geodata" / "sample_calls.csv"
+TOWNSHIP_NAMES = {"110116001": "泉河街道", "110116002": "龙山街道", "110116003": "怀柔镇", "110116004": "雁栖镇",
+                  "110116005": "庙城镇", "110116102": "北房镇", "110116103": "杨宋镇", "110116105": "桥梓镇",
+                  "110116106": "怀北镇", "110116107": "汤河口镇", "110116108": "渤海镇", "110116109": "九渡河镇",
+                  "110116110": "琉璃庙镇", "110116111": "宝山镇", "110116211": "长哨营满族乡", "110116213": "喇叭沟门满族乡"}
+CATEGORIES = (("供暖", 0.35, ("家里暖气不热，室温不到十度", "空气源热泵不启动，老人独居", "壁挂炉点不着火", "电暖器跳闸")),
+              ("道路", 0.25, ("村道水毁后还没修好，车进不去", "路面结冰，请撒融雪剂")),
+              ("用电", 0.15, ("村里停电一天了", "电压不稳，热泵带不动")),
+              ("消防", 0.10, ("山脚下堆放柴草，担心起火", "楼道堆放杂物")),
+              ("其他", 0.15, ("垃圾清运不及时", "路灯不亮")))
+
+
+def sample_calls(vs: list[dict], homes: list[dict], seed: int = SEED, count: int = 400) -> list[dict]:
+    """SAMPLE 12345 tickets from 2025-10-01 to the demo's moment (2025-11-16 09:00 Beijing time):
+    heating calls rising from the season's start on 11-15; older calls answered and mostly
+    resolved; the newest heating calls still open, a few unanswered for over a day."""
+    from datetime import datetime, timedelta
+
+    rng = random.Random(seed + 1)
+    start, end = datetime(2025, 10, 1, 8), datetime(2025, 11, 16, 8, 30)
+    rows = []
+    for n in range(1, count + 1):
+        r = rng.random()
+        cat = next(c for c, cum in _cumulative() if r < cum)
+        texts = dict((c, t) for c, _, t in CATEGORIES)[cat]
+        if cat == "供暖" and rng.random() < 0.6:
+            received = end - timedelta(minutes=rng.randint(10, 60 * 40))   # the season's first day and a half
+        else:
+            received = start + timedelta(minutes=rng.randint(0, int((end - start).total_seconds() // 60)))
+        v = rng.choice(vs)
+        text = rng.choice(texts)
+        if cat == "供暖" and rng.random() < 0.3:
+            h = rng.choice(homes)
+            v = next(x for x in vs if x["code"] == h["village_code"])
+            text += f"（住户编号 {h['ref']}）"
+        age = (end - received).total_seconds() / 3600
+        responded = received + timedelta(hours=rng.uniform(0.2, 6)) if age > 30 or rng.random() < 0.6 else None
+        if responded and responded > end:
+            responded = None
+        resolved = responded + timedelta(hours=rng.uniform(2, 72)) if responded and rng.random() < 0.85 else None
+        if resolved and resolved > end:
+            resolved = None
+        satisfaction = rng.choices(("满意", "基本满意", "不满意"), (0.8, 0.12, 0.08))[0] if resolved else ""
+        rows.append({"工单编号": f"SAMPLE-{received:%Y%m%d}-{n:04d}", "受理时间": f"{received:%Y-%m-%d %H:%M}",
+                     "所属街乡": TOWNSHIP_NAMES[v["code"][:9]], "地址": f"{v['name']}（样例地址）", "诉求类别": cat,
+                     "诉求内容": text, "响应时间": f"{responded:%Y-%m-%d %H:%M}" if responded else "",
+                     "办结时间": f"{resolved:%Y-%m-%d %H:%M}" if resolved else "", "满意度": satisfaction})
+    rows.sort(key=lambda x: x["受理时间"])
+    return rows
+
+
+def _cumulative():
+    total = 0.0
+    for c, share, _ in CATEGORIES:
+        total += share
+        yield c, total if c != CATEGORIES[-1][0] else 1.01
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=3000)
@@ -132,6 +190,13 @@ def main() -> None:
         w = csv.DictWriter(f, list(rows[0]), lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
+    if args.out == OUT:
+        calls = sample_calls(vs, rows, args.seed)
+        with open(CALLS, "w", encoding="utf-8", newline="") as f:
+            w = csv.DictWriter(f, list(calls[0]), lineterminator="\n")
+            w.writeheader()
+            w.writerows(calls)
+        print(f"{len(calls)} calls -> {CALLS}")
     print(f"{len(rows)} households in {len({r['village_code'] for r in rows})} villages -> {args.out}")
 
 

@@ -104,7 +104,7 @@ def test_an_older_database_is_brought_up_to_date(tmp_path):
         old.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     for column in ("old_severity", "new_severity"):  # and none of migration 5
         old.execute(f"ALTER TABLE status_history DROP COLUMN {column}")
-    for table in ("calls", "household_history", "households"):  # and none of migration 6
+    for table in ("call_history", "calls", "household_history", "households"):  # and none of migration 6
         old.execute(f"DROP TABLE {table}")
     old.execute("PRAGMA user_version=1")
     old.commit()

@@ -120,9 +120,9 @@ def main(ctx: click.Context, db, config, as_of, verbose, quiet):
         raise click.BadParameter(str(e), param_hint="--as-of") from None
 
 
-from . import alerts, database, facility, followups, households, places, render, review, status  # noqa: E402  (register the commands)
+from . import alerts, calls, database, facility, followups, households, places, render, review, status  # noqa: E402  (register the commands)
 
-for module in (places, facility, households, alerts, followups, render, review, status, database):
+for module in (places, facility, households, calls, alerts, followups, render, review, status, database):
     module.register(main)
 clickwords.localise(main)  # 用法 Usage:, 选项 Options:, and the --help line, in every command
 

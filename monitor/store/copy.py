@@ -43,6 +43,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
                            "undoes")),
     ("calls", ("id", "ticket", "received", "township", "village_code", "address", "category", "text", "responded",
                "resolved", "satisfaction", "facility_id", "household_id", "source", "created", "updated")),
+    ("call_history", ("id", "call_id", "at", "by", "responded", "resolved", "satisfaction", "note")),
     ("meta", ("key", "value")),
 )
 OWN_META = ("change_count",)  # the target's own bookkeeping, never copied
