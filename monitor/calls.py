@@ -37,7 +37,7 @@ ALIASES = {
 }
 SATISFIED = ("满意", "基本满意", "satisfied", "fairly satisfied")
 ANSWERS = SATISFIED + ("不满意", "unsatisfied")
-REF = re.compile(r"\b(H[HR]-\d{3,})\b")
+REF = re.compile(r"\b((?:HH|HR)-[0-9A-Za-z]+)")
 PROBLEMS_SHOWN = 20
 
 

@@ -203,9 +203,9 @@ def households_due(app: App, explain_ref: str | None, as_json: bool):
     from .. import householdrules as HR
     from ..alertview import in_force
 
+    rules = HR.load(app.config)  # a bad rule is refused before anything is read
     store = app.existing_store()
     now = clock.now()
-    rules = HR.load(app.config)
     alerts = in_force(store, now)
     if explain_ref:
         checks = HR.explain(store, app.config, explain_ref, now, alerts)
