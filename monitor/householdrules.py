@@ -319,9 +319,8 @@ def _cut_off_villages(store) -> dict[str, list[dict]]:
     if not sites:
         return out
     for v in villages().by_code.values():
-        short = v.name[:-1] if v.name.endswith("村") and len(v.name) > 2 else v.name
-        for f in sites:
-            if f["township"] == v.township and short in (f["name"] or ""):
+        for f in sites:  # the whole name (东峪村): 汤河口村 must not match 汤河口镇's road
+            if f["township"] == v.township and v.name in (f["name"] or ""):
                 out.setdefault(v.code, []).append(f)
     return out
 

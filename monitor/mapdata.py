@@ -12,9 +12,12 @@ from .readmodel import township_scores  # the read model's, shared with export
 from .store import Store
 
 
-def build(store: Store, config: Config, now: datetime | None = None, *, replay: str | None = None):
+def build(store: Store, config: Config, now: datetime | None = None, *, replay: str | None = None,
+          include_personal: bool = False):
     """replay: the alerts were loaded from files, not refreshed (the demo): this text stands in
-    for the last-refresh time and the sources' freshness is not judged."""
+    for the last-refresh time and the sources' freshness is not judged. Households and calls
+    join the follow-ups as counts per village (monitor.householdview); their refs, contacts and
+    phones only with `include_personal`."""
     import shapely
 
     from .alertview import in_force, span
@@ -81,6 +84,9 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         "rule": r["rule"], "priority": r["priority"], "reason": r["reason"],
         "since": clock.local(r["since"], tz), "lon": r["lon"], "lat": r["lat"],
     } for r in follow]
+    from .householdview import map_follow_ups
+
+    u_rows += map_follow_ups(store, config, now, in_force(store, now), include_personal=include_personal)
 
     stale, reason, last_ok = (False, "", None) if replay else staleness(store, config, now)
     evaluated = store.last_evaluation()
@@ -116,7 +122,7 @@ def _basemap(config: Config) -> dict | None:
 
 
 def write_map(store: Store, config: Config, out: Path, now: datetime | None = None, *,
-              replay: str | None = None) -> Path:
+              replay: str | None = None, include_personal: bool = False) -> Path:
     from .riskmap import render_map
 
-    return render_map(build(store, config, now, replay=replay), out)
+    return render_map(build(store, config, now, replay=replay, include_personal=include_personal), out)

@@ -55,7 +55,7 @@ def calls_update(app: App, ticket: str, responded, resolved, satisfaction, note,
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
 def calls_list(app: App, open_only: bool, as_json: bool):
-    """列出工单；List the calls."""
+    """列出热线工单及其响应、办结和满意度；List the hotline calls with their response, resolution and satisfaction."""
     from .. import clock
 
     rows = [c for c in app.existing_store().select_calls() if not (open_only and c["resolved"])]

@@ -228,6 +228,26 @@ def households_due(app: App, explain_ref: str | None, as_json: bool):
           [[r.priority, r.ref, names.get(r.township, r.township or "-"), r.rule, r.reason] for r in rows])
 
 
+@households.command("export")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--include-personal", is_flag=True, help="每户一行，含联系人和电话（个人信息，不得外传）；默认只导出各村户数；"
+                                                       "One row per household with contact and phone (personal data: "
+                                                       "not to leave the office); by default counts per village only.")
+@pass_app
+def households_export(app: App, out: Path, include_personal: bool):
+    """导出各村住户统计（CSV，可用 Excel 打开）：户数、取暖方式、故障、困难标记户数、需上门户数；Export counts per village (CSV): households, heating, faults, flags, households due."""
+    from .. import clock
+    from ..alertview import in_force
+    from ..householdview import export_csv
+    from ..outfile import check_target, write_text
+
+    check_target(out, "csv")
+    store = app.existing_store()
+    now = clock.now()
+    write_text(out, export_csv(store, app.config, now, in_force(store, now), include_personal=include_personal), "csv")
+    echo(str(out))
+
+
 def _history(h: dict, rows: list[dict], tz: str) -> None:
     from .. import clock
     from .. import households as H
