@@ -161,3 +161,40 @@ def test_a_household_rule_with_a_typo_is_refused_with_its_line(tmp_path):
                         "households", "due"], capture_output=True, text=True)
     line = next(n for n, t in enumerate(text.splitlines(), start=1) if t.startswith('devices = ["broken"]'))
     assert r.returncode == 2 and f"config.toml:{line}" in r.stderr and "unknown devices 'broken'" in r.stderr
+
+
+def test_map_and_export_without_include_personal_hold_no_name_or_phone(db, tmp_path):
+    monitor(db, "alerts", "import", str(cap(tmp_path, "cold.xml", "寒潮", "橙色", "T-COLD")))
+    names = [f"测试{r[0]}" for r in HOMES]
+    phones = [f"000-2222-000{i}" for i in range(len(HOMES))]
+    plain_map, plain_csv = tmp_path / "map.html", tmp_path / "villages.csv"
+    monitor(db, "--as-of", AS_OF, "map", "--out", str(plain_map))
+    monitor(db, "--as-of", AS_OF, "households", "export", str(plain_csv))
+    for path in (plain_map, plain_csv):
+        text = path.read_text(encoding="utf-8")
+        assert [s for s in names + phones + ["HH-A", "HH-C"] if s in text] == [], path
+    page = plain_map.read_text(encoding="utf-8")
+    assert "东峪村 住户 households" in page and "2 户需上门" not in page  # A (东峪) and C (宰相庄): one each
+    assert "东峪村：1 户需上门" in page and "宰相庄村：1 户需上门" in page
+    rows = list(csv.reader(plain_csv.read_text(encoding="utf-8-sig").splitlines()))
+    dongyu = dict(zip(rows[0], next(r for r in rows if r[1] == "东峪村")))
+    assert (dongyu["户数 households"], dongyu["独居老人 elderly_alone"], dongyu["需上门P1 due_p1"]) == ("3", "1", "1")
+    personal_map, personal_csv = tmp_path / "p.html", tmp_path / "p.csv"
+    monitor(db, "--as-of", AS_OF, "map", "--out", str(personal_map), "--include-personal")
+    monitor(db, "--as-of", AS_OF, "households", "export", str(personal_csv), "--include-personal")
+    assert "测试A" in personal_map.read_text(encoding="utf-8") and "000-2222-0000" in personal_map.read_text(encoding="utf-8")
+    assert all(s in personal_csv.read_text(encoding="utf-8") for s in names + phones)
+
+
+def test_the_review_has_the_calls_section_per_township(db, tmp_path):
+    rows = [["S-1", "2025-11-02 09:00", "琉璃庙镇", "", "供暖", "", "2025-11-02 10:00", "2025-11-03 10:00", "满意"],
+            ["S-2", "2025-11-05 09:00", "琉璃庙镇", "", "道路", "", "", "", ""]]
+    f = write_csv(tmp_path / "calls.csv", rows, header=["ticket", "received", "township", "address", "category", "text",
+                                                        "responded", "resolved", "satisfaction"])
+    monitor(db, "calls", "import", str(f))
+    out = tmp_path / "review.html"
+    monitor(db, "--as-of", "2025-12-01T09:00+08:00", "report", "--month", "2025-11", "--out", str(out))
+    page = out.read_text(encoding="utf-8")
+    row = page[page.index('data-calls-code="110116110000"'):]
+    row = row[:row.index("</tr>")]
+    assert "琉璃庙镇" in row and ">2<" in row and row.count("50.0%") == 2 and "100.0%" in row
