@@ -198,3 +198,25 @@ def test_the_review_has_the_calls_section_per_township(db, tmp_path):
     row = page[page.index('data-calls-code="110116110000"'):]
     row = row[:row.index("</tr>")]
     assert "琉璃庙镇" in row and ">2<" in row and row.count("50.0%") == 2 and "100.0%" in row
+
+
+def test_people_rules_and_calls_on_postgresql(pg_url, tmp_path):
+    monitor(pg_url, "init")
+    rows = [[f"HH-{r}", v, "", h, d, visit, old, "否", poor, "否", f"测试{r}", f"000-2222-000{i}", ""]
+            for i, (r, v, h, d, visit, old, poor) in enumerate(HOMES)]
+    monitor(pg_url, "households", "import", str(write_csv(tmp_path / "h.csv", rows)))
+    monitor(pg_url, "alerts", "import", str(cap(tmp_path, "cold.xml", "寒潮", "蓝色", "T-COLD")))
+    assert {(f["rule"], f["ref"]): f["priority"] for f in json.loads(
+        monitor(pg_url, "--as-of", AS_OF, "households", "due", "--json").stdout)} == {
+        ("cold_vulnerable_households", "HH-A"): "P2", ("cold_vulnerable_households", "HH-C"): "P3"}
+    f = write_csv(tmp_path / "calls.csv", [["T-1", "2025-11-15 09:00", "琉璃庙镇", "东峪村", "供暖", "HH-A 不热", "", "", ""]],
+                  header=["ticket", "received", "township", "address", "category", "text", "responded", "resolved",
+                          "satisfaction"])
+    monitor(pg_url, "calls", "import", str(f))
+    assert "imported 0" in monitor(pg_url, "calls", "import", str(f)).stdout
+    assert [c["priority"] for c in json.loads(monitor(pg_url, "--as-of", AS_OF, "calls", "due", "--json").stdout)] == ["P1"]
+    monitor(pg_url, "--as-of", AS_OF, "calls", "update", "T-1", "--responded", "2025-11-16T09:10+08:00", "--by", "李四")
+    got = json.loads(monitor(pg_url, "--as-of", "2025-11-16T09:20+08:00", "calls", "due", "--json").stdout)
+    assert [c["priority"] for c in got] == ["P2"]
+    scores = json.loads(monitor(pg_url, "calls", "scores", "--month", "2025-11", "--json").stdout)
+    assert [(s["name"], s["received"], s["response_rate"]) for s in scores] == [("琉璃庙镇", 1, 1.0)]
