@@ -214,7 +214,8 @@ def evaluate_households(store, config: Config, rules: list[PeopleRule], now: dat
     season = season_at(config, today)
     heating = np.array(cols["heating"], dtype=object)
     device = np.array(cols["device"], dtype=object)
-    visit = np.array([_day(v) for v in cols["last_visit"]], dtype=np.int64)
+    days = {v: _day(v) for v in set(cols["last_visit"])}  # a few hundred distinct dates
+    visit = np.array([days[v] for v in cols["last_visit"]], dtype=np.int64)
     flags = {f: np.array(cols[f], dtype=bool) for f in FLAGS}
     any_flag = np.logical_or.reduce([flags[f] for f in FLAGS])
     codes = sorted(set(cols["village_code"]))
@@ -239,12 +240,12 @@ def evaluate_households(store, config: Config, rules: list[PeopleRule], now: dat
     for rule in rules:
         base = np.ones(n, dtype=bool)
         if rule.heating:
-            base &= np.isin(heating, list(rule.heating))
+            base &= np.frompyfunc(rule.heating.__contains__, 1, 1)(heating).astype(bool)
         if rule.vulnerable:
             base &= any_flag
         need = np.zeros(n, dtype=bool) if (rule.devices or rule.visit_days) else np.ones(n, dtype=bool)
         if rule.devices:
-            need |= np.isin(device, list(rule.devices))
+            need |= np.frompyfunc(rule.devices.__contains__, 1, 1)(device).astype(bool)
         if rule.visit_days:
             need |= visit < (today - timedelta(days=rule.visit_days)).toordinal()
         base &= need
@@ -318,9 +319,12 @@ def _cut_off_villages(store) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     if not sites:
         return out
+    by_township: dict[str, list] = {}
     for v in villages().by_code.values():
-        for f in sites:  # the whole name (东峪村): 汤河口村 must not match 汤河口镇's road
-            if f["township"] == v.township and v.name in (f["name"] or ""):
+        by_township.setdefault(v.township, []).append(v)
+    for f in sites:  # the whole name (东峪村): 汤河口村 must not match 汤河口镇's road
+        for v in by_township.get(f["township"], ()):
+            if v.name in (f["name"] or ""):
                 out.setdefault(v.code, []).append(f)
     return out
 
