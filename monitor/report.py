@@ -246,6 +246,7 @@ class Review:
     map_legend: list[dict] = field(default_factory=list)  # [{colour, label}] of the map's classes
     unit: str = ""                  # the unit that submits the review (approval block)
     calls: list = field(default_factory=list)  # 接诉即办 per township (monitor.calls.TownshipScore), ranked
+    owners: list = field(default_factory=list)  # open follow-ups per township and owner, by age (accountability)
 
     @property
     def title(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -220,3 +221,51 @@ def test_people_rules_and_calls_on_postgresql(pg_url, tmp_path):
     assert [c["priority"] for c in got] == ["P2"]
     scores = json.loads(monitor(pg_url, "calls", "scores", "--month", "2025-11", "--json").stdout)
     assert [(s["name"], s["received"], s["response_rate"]) for s in scores] == [("琉璃庙镇", 1, 1.0)]
+
+
+def test_follow_ups_are_assigned_and_acknowledged_and_the_review_shows_owners_by_age(tmp_path):
+    """[leads] names a township's lead; `followups assign` and `ack` record who; the review of the
+    running month lists open items per township, owner and age."""
+    import sqlite3
+
+    from conftest import CONFIG
+
+    config = CONFIG  # its [leads]: 琉璃庙镇 = 样例负责人甲
+    db = tmp_path / "m.db"
+
+    def run(*args, ok=True):
+        import os
+        import subprocess
+        import sys
+
+        r = subprocess.run([sys.executable, "-m", "monitor", "--db", str(db), "--config", str(config), *args],
+                           capture_output=True, text=True,
+                           env={k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")})
+        assert (r.returncode == 0) == ok, r.stderr
+        return r
+
+    run("init")
+    site = tmp_path / "site.csv"
+    site.write_text("ref,name,kind,subtype,status,lon,lat,blocks_heating\n"
+                    "HR-T1,琉璃庙镇东峪村 村道水毁点,flood,road,damaged,116.682831,40.621265,1\n"
+                    "HR-T2,琉璃庙镇东峪村 电力线路水毁点,flood,power_line,damaged,116.683,40.6213,1\n", encoding="utf-8")
+    run("--as-of", "2025-11-05T09:00+08:00", "facility", "import", str(site))
+    run("--as-of", "2025-11-05T09:00+08:00", "followups")
+    ids = [r["follow_up_id"] for r in json.loads(run("--as-of", "2025-11-16T09:00+08:00", "followups", "--json").stdout)
+           if r["rule"] == "heating_access"]
+    assert len(ids) == 2
+    run("--as-of", "2025-11-16T09:00+08:00", "followups", "assign", str(ids[0]), "--to", "王磊", "--by", "李四")
+    run("--as-of", "2025-11-16T09:30+08:00", "followups", "ack", str(ids[0]), "--by", "王磊")
+    row = sqlite3.connect(db).execute("SELECT assigned_to, assigned_by, acked_by, acked_at FROM follow_ups WHERE id = ?",
+                                      (ids[0],)).fetchone()
+    assert row == ("王磊", "李四", "王磊", "2025-11-16T01:30:00Z")
+    assert "没有编号为 9999" in run("followups", "ack", "9999", ok=False).stderr
+    out = tmp_path / "review.html"
+    run("--as-of", "2025-11-16T09:00+08:00", "report", "--month", "2025-11", "--out", str(out))
+    page = out.read_text(encoding="utf-8")
+    rows = {}
+    for part in page.split('data-owner-code="110116110000"')[1:]:
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", part[:part.index("</tr>")])
+        rows[cells[1]] = cells[2:]
+    # opened 2025-11-05 09:00, 11 days before: both over 7 days; one acknowledged
+    assert rows == {"王磊": ["1", "1", "0", "0", "1", "1"], "样例负责人甲": ["1", "1", "0", "0", "1", "0"]}

@@ -106,6 +106,8 @@ def test_an_older_database_is_brought_up_to_date(tmp_path):
         old.execute(f"ALTER TABLE status_history DROP COLUMN {column}")
     for table in ("call_history", "calls", "household_history", "households"):  # and none of migration 6
         old.execute(f"DROP TABLE {table}")
+    for column in ("assigned_to", "assigned_by", "assigned_at", "acked_by", "acked_at"):
+        old.execute(f"ALTER TABLE follow_ups DROP COLUMN {column}")
     old.execute("PRAGMA user_version=1")
     old.commit()
     old.close()

@@ -180,7 +180,7 @@ def test_follow_ups_open_persist_and_close(store):
     assert (open_["facility_id"], open_["since"], open_["causes"]) == (fid, AT, ["status"])
     (chunk,) = list(store.follow_up_json(at=AT))
     assert json.loads(chunk[0]) | {} == {
-        "facility_id": fid, "name": "汤河口镇 锅炉房", "township": None, "township_code": None, "kind": "heating",
+        "follow_up_id": open_["id"], "facility_id": fid, "name": "汤河口镇 锅炉房", "township": None, "township_code": None, "kind": "heating",
         "subtype": "boiler_room", "status": "ok", "households": 120, "responsible": None, "phone": None,
         "rule": "heating_season", "priority": "P1", "reason": "供暖期设备故障", "reason_en": "heating fault",
         "since": AT, "closed": None, "new": True, "causes": ["status"]}

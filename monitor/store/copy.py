@@ -35,7 +35,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fetch_log", ("id", "source", "started", "finished", "ok", "http_status", "etag", "last_modified", "new",
                    "updated", "cancelled", "error")),
     ("follow_ups", ("id", "facility_id", "township", "rule", "priority", "reason", "reason_en", "causes", "since",
-                    "last_seen", "closed")),
+                    "last_seen", "closed", "assigned_to", "assigned_by", "assigned_at", "acked_by", "acked_at")),
     ("households", ("id", "ref", "village_code", "village", "township", "heating", "device", "last_visit",
                     "elderly_alone", "disabled", "low_income", "infants", "contact", "phone", "notes", "source",
                     "created", "updated")),

@@ -35,6 +35,11 @@ CALL_COLUMNS = (
 )
 
 
+# who a follow-up is assigned to, and who acknowledged it (township accountability)
+ACCOUNTABILITY = tuple(f"ALTER TABLE follow_ups ADD COLUMN {c} text"
+                       for c in ("assigned_to", "assigned_by", "assigned_at", "acked_by", "acked_at"))
+
+
 def m6_households_sqlite(store) -> None:
     """Households, their append-only history, and the hotline's calls (SQLite DDL)."""
     for statement in (
@@ -68,6 +73,7 @@ def m6_households_sqlite(store) -> None:
         "BEGIN SELECT RAISE(ABORT, 'call_history is append-only: rows cannot be changed'); END",
         "CREATE TRIGGER call_history_no_delete BEFORE DELETE ON call_history "
         "BEGIN SELECT RAISE(ABORT, 'call_history is append-only: rows cannot be deleted'); END",
+        *ACCOUNTABILITY,
     ):
         store.conn.execute(statement)
 
@@ -113,6 +119,7 @@ def m6_households_postgres(store) -> None:
         " FOR EACH ROW EXECUTE FUNCTION household_history_append_only()",
         "CREATE TRIGGER call_history_no_truncate BEFORE TRUNCATE ON call_history"
         " FOR EACH STATEMENT EXECUTE FUNCTION household_history_append_only()",
+        *ACCOUNTABILITY,
     ):
         store.conn.execute(statement)
 
@@ -264,6 +271,40 @@ class HouseholdTables:
     def call_history(self, call_id: int) -> list[dict]:
         return [dict(r) for r in self.conn.execute(
             "SELECT * FROM call_history WHERE call_id = ? ORDER BY id DESC", (call_id,))]
+
+    # --- township accountability: a follow-up assigned to a person, and acknowledged ----------------
+
+    def assign_follow_up(self, follow_up_id: int, *, to: str, by: str, at: str) -> dict:
+        """Assign an open follow-up to a person (call inside `write()`); the follow-up as it now is."""
+        row = self._open_follow_up(follow_up_id)
+        self.conn.execute("UPDATE follow_ups SET assigned_to = ?, assigned_by = ?, assigned_at = ?, acked_by = NULL,"
+                          " acked_at = NULL WHERE id = ?", (to, by, at, follow_up_id))
+        return {**row, "assigned_to": to, "assigned_by": by, "assigned_at": at}
+
+    def ack_follow_up(self, follow_up_id: int, *, by: str, at: str) -> dict:
+        """Record that `by` acknowledged an open follow-up (call inside `write()`)."""
+        row = self._open_follow_up(follow_up_id)
+        self.conn.execute("UPDATE follow_ups SET acked_by = ?, acked_at = ? WHERE id = ?", (by, at, follow_up_id))
+        return {**row, "acked_by": by, "acked_at": at}
+
+    def _open_follow_up(self, follow_up_id: int) -> dict:
+        from ..errors import UsageError
+
+        row = self.conn.execute("SELECT * FROM follow_ups WHERE id = ?", (follow_up_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"没有编号为 {follow_up_id} 的待跟进事项，编号见 monitor followups --json；no follow-up "
+                             f"{follow_up_id}; `monitor followups --json` shows the ids")
+        if row["closed"]:
+            raise UsageError(f"待跟进事项 {follow_up_id} 已于 {row['closed']} 关闭，无需指派或确认；follow-up "
+                             f"{follow_up_id} was closed at {row['closed']}: nothing to assign or acknowledge")
+        return dict(row)
+
+    def open_follow_up_owners(self) -> list[dict]:
+        """Every open follow-up's township, priority, since, assignee and acknowledgement."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT u.id, coalesce(u.township, f.township) AS township, u.priority, u.since, u.assigned_to,"
+            " u.acked_at FROM follow_ups u LEFT JOIN facilities f ON f.id = u.facility_id WHERE u.closed IS NULL"
+            " ORDER BY u.id")]
 
     def select_calls(self, *, township: str | None = None, start: str | None = None,
                      until: str | None = None) -> list[dict]:

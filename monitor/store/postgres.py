@@ -438,7 +438,7 @@ class PostgresStore(Store):
     def follow_up_json(self, *, at: str | None = None, new_after: str | None = None, limit: int | None = None,
                        **filters) -> Iterator[list[str]]:
         where, params = self._follow_up_where(**filters)
-        obj = ("json_build_object('facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
+        obj = ("json_build_object('follow_up_id', u.id, 'facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
                " 'township_code', coalesce(u.township, f.township), 'kind', f.kind, 'subtype', f.subtype,"
                " 'status', f.status, 'households', coalesce(f.households, 0), 'responsible', f.responsible,"
                " 'phone', f.phone, 'rule', u.rule, 'priority', u.priority, 'reason', u.reason,"

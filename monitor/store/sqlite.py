@@ -1028,12 +1028,12 @@ class Store(HouseholdTables):
         SQLite's json_object: at 10^5-10^6 follow-ups, building them in Python costs seconds),
         in chunks, so that a caller can write them out without holding them all.
 
-        Fields: facility_id, name, township (name), township_code, kind, subtype, status,
+        Fields: follow_up_id, facility_id, name, township (name), township_code, kind, subtype, status,
         households, responsible, phone, rule, priority, reason, reason_en, since, closed,
         new (still open and opened at `at`, or with `new_after`, after it), causes (the stored array,
         as stored)."""
         where, params = self._follow_up_where(**filters)
-        obj = ("json_object('facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
+        obj = ("json_object('follow_up_id', u.id, 'facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
                " 'township_code', coalesce(u.township, f.township), 'kind', f.kind, 'subtype', f.subtype,"
                " 'status', f.status, 'households', coalesce(f.households, 0), 'responsible', f.responsible,"
                " 'phone', f.phone, 'rule', u.rule, 'priority', u.priority, 'reason', u.reason,"
