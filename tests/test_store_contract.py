@@ -243,3 +243,9 @@ def test_a_ticket_is_stored_once(store):
         assert store.insert_calls([call], at=AT) == 0
         store.update_call("2025111600001", {"responded": "2025-11-16T01:00:00Z"})
     assert [(c["ticket"], c["responded"]) for c in store.select_calls()] == [("2025111600001", "2025-11-16T01:00:00Z")]
+
+
+def test_both_engines_keep_the_household_and_call_contracts(store):
+    from monitor.store.interfaces import CallStore, HouseholdStore
+
+    assert isinstance(store, HouseholdStore) and isinstance(store, CallStore)
