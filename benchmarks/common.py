@@ -34,6 +34,7 @@ average under 0.5), from the repository root:
     .venv/bin/python benchmarks/bench_rules.py           # issue 5: rules at 10^4, 10^5, 10^6 facilities
     .venv/bin/python benchmarks/bench_map.py             # issue 12: monitor map at 10^4-10^6 vs FastMarkerCluster (Chromium)
     .venv/bin/python benchmarks/bench_concurrency.py     # issue 10: 8 field writers + a refresh, 60 s (--db, --start-pg)
+    .venv/bin/python benchmarks/bench_households.py      # issue 14: people rules and the map at 80,000 households
 
 `--no-record` prints without touching this file; `--help` lists each script's options.
 """

@@ -44,6 +44,7 @@ SECTIONS: dict[str, set[str] | None] = {
     "forecast": {"min_temperature_c", "drop_48h_c", "gust_ms", "snowfall_mm"},
     "sources": None,
     "rules": None,
+    "leads": None,   # township = the person who answers for its follow-ups (monitor.accountability)
 }
 
 

@@ -45,6 +45,9 @@ class DemoSummary:
     top: list[dict] = field(default_factory=list)
     by_rule: dict[str, int] = field(default_factory=dict)   # open follow-ups per rule at as_of
     replayed: dict[str, int] = field(default_factory=dict)  # what the replay applied: imports, changes, ...
+    households: int = 0                                      # SAMPLE households in the register
+    households_due: dict[str, int] = field(default_factory=dict)  # households to visit at as_of, by priority
+    calls_due: dict[str, int] = field(default_factory=dict)       # open heating calls at as_of, by priority
 
 
 DEMO_MARK = ("created_by", "demo")  # the meta row that makes a database the demo's own
@@ -108,6 +111,38 @@ def _mornings(first: datetime, last: datetime, tz: str) -> list[datetime]:
             return out
         out.append(t)
         day += timedelta(days=1)
+
+
+HOUSEHOLDS_AT = "2025-10-01T09:00:00+08:00"   # the register as the season's pre-checks began
+
+
+def _people(store, config: Config, folder: Path, now: datetime, replayed: dict) -> None:
+    """The SAMPLE households (entered on 2025-10-01) and the hotline's export (read at `now`),
+    when they are shipped beside the sample facilities."""
+    from .calls import import_calls
+    from .households import import_households
+
+    homes, calls = folder / "sample_households.csv", folder / "sample_calls.csv"
+    if homes.exists():
+        with _clock_at(min(clock.parse(HOUSEHOLDS_AT), now)):
+            replayed["households"] = import_households(store, homes, by="demo").added
+    if calls.exists():
+        with _clock_at(now):
+            replayed["calls"] = import_calls(store, calls, tz=config.timezone).added
+
+
+def _people_summary(store, config: Config, now: datetime) -> dict:
+    from . import householdrules as HR
+    from .alertview import in_force
+
+    rules = HR.load(config)
+    due: dict[str, int] = {}
+    for f in HR.evaluate_households(store, config, rules, now, in_force(store, now)):
+        due[f.priority] = due.get(f.priority, 0) + 1
+    calls: dict[str, int] = {}
+    for f in HR.evaluate_calls(store, config, rules, now):
+        calls[f.priority] = calls.get(f.priority, 0) + 1
+    return {"households": store.count("households"), "households_due": due, "calls_due": calls}
 
 
 def run(config: Config, *, db: Path | None = None, out: Path | None = None, top: int = 5) -> DemoSummary:
@@ -179,6 +214,7 @@ def run(config: Config, *, db: Path | None = None, out: Path | None = None, top:
                     elif at < now:
                         evaluation.run(store, config, at)
                         replayed["evaluations"] += 1
+        _people(store, config, facilities_path.parent, now, replayed)
         outcome = evaluation.run(store, config, now)
         replayed["evaluations"] += 1
         path = mapdata.write_map(store, config, out, now,
@@ -197,7 +233,7 @@ def run(config: Config, *, db: Path | None = None, out: Path | None = None, top:
                     for a in store.alerts_in_force(clock.iso(now))],
             by_priority=outcome.by_priority,
             top=store.follow_up_list(limit=top),
-            by_rule=by_rule, replayed=replayed,
+            by_rule=by_rule, replayed=replayed, **_people_summary(store, config, now),
         )
     finally:
         store.close()

@@ -12,14 +12,17 @@ from .errors import MonitorError
 from .store import Store
 
 
-def build(store: Store, config: Config, now: datetime | None = None, *, replay: str | None = None):
+def build(store: Store, config: Config, now: datetime | None = None, *, replay: str | None = None,
+          include_personal: bool = False):
     """replay: the alerts were loaded from files, not refreshed (the demo): this text stands in
-    for the last-refresh time and the sources' freshness is not judged."""
+    for the last-refresh time and the sources' freshness is not judged. Households and calls
+    join the follow-ups as counts per village (monitor.householdview); their refs, contacts and
+    phones only with `include_personal`."""
     import shapely
 
     from .alertview import in_force, span
     from .freshness import staleness
-    from .riskmap import MapData
+    from .riskmap import FollowupColumns, MapData
     from .spatial import warned_area
 
     now = now or clock.now()
@@ -51,6 +54,12 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
             "township_names": sorted(names[c] for c in covered),
         })
 
+    from .householdview import map_follow_ups
+
+    people = map_follow_ups(store, config, now, in_force(store, now), include_personal=include_personal)
+    if people:  # households and calls, counts per village, after the sites' follow-ups
+        followups = _joined(followups, FollowupColumns.from_dicts(people, sites))
+
     stale, reason, last_ok = (False, "", None) if replay else staleness(store, config, now)
     evaluated = store.last_evaluation()
     return MapData(
@@ -59,6 +68,26 @@ def build(store: Store, config: Config, now: datetime | None = None, *, replay: 
         last_refresh=replay or (clock.local(last_ok, tz) if last_ok else None), stale=stale, stale_reason=reason,
         basemap=_basemap(config), evaluated=clock.local(evaluated, tz) if evaluated else None,
     )
+
+
+def _joined(first, second):
+    """Two FollowupColumns as one, `first`'s rows then `second`'s (codes renumbered into one
+    table of values per column)."""
+    import numpy as np
+
+    from .riskmap import Coded, FollowupColumns
+
+    coded = {}
+    for key in first.coded.keys() | second.coded.keys():
+        a = first.coded.get(key) or Coded(np.full(len(first.site), -1, np.int32), [])
+        b = second.coded.get(key) or Coded(np.full(len(second.site), -1, np.int32), [])
+        values = list(dict.fromkeys([*a.values, *b.values]))
+        index = {v: i for i, v in enumerate(values)}
+        remap_b = np.array([index[v] for v in b.values] + [-1], dtype=np.int32)  # -1 stays -1 (last entry)
+        remap_a = np.array([index[v] for v in a.values] + [-1], dtype=np.int32)
+        coded[key] = Coded(np.concatenate([remap_a[a.codes], remap_b[b.codes]]).astype(np.int32), values)
+    return FollowupColumns(np.concatenate([first.site, second.site]).astype(np.int32),
+                           np.concatenate([first.priority, second.priority]).astype(np.int8), coded)
 
 
 def label_point(geom) -> list[float] | None:
@@ -85,10 +114,10 @@ def _basemap(config: Config) -> dict | None:
 
 
 def write_map(store: Store, config: Config, out: Path, now: datetime | None = None, *,
-              replay: str | None = None) -> Path:
+              replay: str | None = None, include_personal: bool = False) -> Path:
     from .riskmap import render_map
 
-    return render_map(build(store, config, now, replay=replay), out)
+    return render_map(build(store, config, now, replay=replay, include_personal=include_personal), out)
 
 
 # ---- reading the store in columns ----------------------------------------------------------------

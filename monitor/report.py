@@ -245,6 +245,8 @@ class Review:
     district_map: str = ""          # inline SVG of the townships by risk score ("" if none)
     map_legend: list[dict] = field(default_factory=list)  # [{colour, label}] of the map's classes
     unit: str = ""                  # the unit that submits the review (approval block)
+    calls: list = field(default_factory=list)  # 接诉即办 per township (monitor.calls.TownshipScore), ranked
+    owners: list = field(default_factory=list)  # open follow-ups per township and owner, by age (accountability)
 
     @property
     def title(self) -> str:
@@ -532,5 +534,6 @@ def render_html(review: Review) -> str:
     env.filters["fmt"] = fmt
     env.filters["css_string"] = lambda t: Markup(css_string(str(t)))
     env.filters["svg"] = Markup  # district_svg escapes every name it writes
+    env.filters["pct"] = lambda x: "-" if x is None else f"{x * 100:.1f}%"
     source = resources.files("monitor").joinpath("assets", "report.html.j2").read_text(encoding="utf-8")
     return env.from_string(source).render(r=review, kinds=KIND_ORDER, priorities=PRIORITIES)

@@ -25,7 +25,7 @@ COLOURS = hazard_table.COLOURS  # blue < yellow < orange < red
 COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 HAZARDS = tuple(hazard_table.HAZARDS)
 TRIGGERS = ("hazard", "preseason", "season", "overdue", "access", "fire_period")
-RULE_KEYS = {"id", "trigger", "kinds", "subtypes", "statuses", "hazards", "min_colour", "forecasts",
+RULE_KEYS = {"id", "target", "trigger", "kinds", "subtypes", "statuses", "hazards", "min_colour", "forecasts",
              "max_age_days", "priority", "priority_high", "reason", "reason_en"}
 HAZARD_ONLY = ("hazards", "min_colour", "forecasts")
 # What a reason template may name (checked at load, so a typo cannot reach a follow-up).
@@ -139,6 +139,8 @@ def load_rules(config: Config) -> list[Rule]:
     lines = _Lines(config)
     rules, seen = [], set()
     for n, r in enumerate(raw):
+        if isinstance(r, dict) and r.get("target", "facilities") != "facilities":
+            continue  # households and calls: monitor.householdrules loads and checks them
         rules.append(_rule(config, lines, n, r, seen))
     return rules
 

@@ -205,3 +205,26 @@ def test_the_shipped_warnings_say_they_are_reconstructions():
         assert "<code>RECONSTRUCTED</code>" in text and "RECONSTRUCTED from published text" in text
         assert "Source: " in text and f.name in sources
         assert "captured feed" in text  # "... not a captured feed"
+
+
+def test_the_cold_wave_puts_vulnerable_households_on_the_list_worked_out_by_hand(demo):
+    """At 2025-11-16 09:00 the blue cold wave covers all Beijing: every SAMPLE household with a
+    vulnerability flag whose heating is faulty or under repair, or that was not visited since
+    2025-11-02 (14 days), needs a visit: P3, the elderly living alone P2."""
+    cli, result, _ = demo
+    want = {}
+    for h in read("sample_households.csv"):
+        flagged = "是" in (h["elderly_alone"], h["disabled"], h["low_income"], h["infants"])
+        unvisited = not h["last_visit"] or h["last_visit"] < "2025-11-02"
+        if flagged and (h["device"] in ("fault", "under_repair") or unvisited):
+            want[h["ref"]] = "P2" if h["elderly_alone"] == "是" else "P3"
+    rows = json.loads(cli("households", "due", "--json", as_of=AS_OF).output)
+    got = {r["ref"]: r["priority"] for r in rows if r["rule"] == "cold_vulnerable_households"}
+    assert got == want and len(want) > 100
+    assert all("寒潮" in r["reason"] for r in rows if r["rule"] == "cold_vulnerable_households")
+    assert not [r for r in rows if "样例户主" in r["reason"] or "000-0000" in r["reason"]]
+    calls = json.loads(cli("calls", "due", "--json", as_of=AS_OF).output)
+    open_heating = {c["工单编号"] for c in read("sample_calls.csv")
+                    if c["诉求类别"] == "供暖" and not c["办结时间"] and c["受理时间"] >= "2025-11-15"}
+    assert {c["ref"] for c in calls} == open_heating and open_heating
+    assert "住户 households: 3000" in result.output

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, chromium_missing, load_map, offline_page
-from conftest import Cli
+from conftest import csv_records, Cli
 
 pytestmark = pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or "")
 
@@ -72,7 +72,14 @@ def test_the_live_map_is_stale_and_shows_typed_text_as_text(demo, browser):
     with offline_page(browser) as (page, log):
         load_map(page, tmp / "live.html", log)
         got = page.evaluate("({t: monitorMap.townships, f: monitorMap.facilities, u: monitorMap.followups})")
-        assert (got["t"], got["f"], got["u"]) == (want["townships"], want["facilities"], want["followups"])
+        # households and calls join the map as one row per village with households to visit and one
+        # per village with open heating calls (counts only: monitor.householdview)
+        cli("households", "export", str(tmp / "villages.csv"), as_of=DEMO_AS_OF)
+        villages = csv_records((tmp / "villages.csv").read_text(encoding="utf-8"))
+        people = sum(1 for v in villages if int(v["due_p1"]) + int(v["due_p2"]) + int(v["due_p3"])) + \
+            sum(1 for v in villages if int(v["open_calls"]))
+        assert people > 100
+        assert (got["t"], got["f"], got["u"]) == (want["townships"], want["facilities"], want["followups"] + people)
         banner = page.locator("#mm-stale")
         assert banner.is_visible() and "STALE" in banner.inner_text() and "open-meteo" in banner.inner_text()
         page.fill("#mm-search", "alert(1)")

@@ -105,6 +105,10 @@ def test_an_older_database_is_brought_up_to_date(tmp_path):
     for column in ("old_severity", "new_severity"):  # and none of migration 5
         old.execute(f"ALTER TABLE status_history DROP COLUMN {column}")
     old.execute("DROP TABLE districts")  # and none of migration 6
+    for table in ("call_history", "calls", "household_history", "households"):  # and none of migration 7
+        old.execute(f"DROP TABLE {table}")
+    for column in ("assigned_to", "assigned_by", "assigned_at", "acked_by", "acked_at"):
+        old.execute(f"ALTER TABLE follow_ups DROP COLUMN {column}")
     old.execute("PRAGMA user_version=1")
     old.commit()
     old.close()
@@ -114,7 +118,7 @@ def test_an_older_database_is_brought_up_to_date(tmp_path):
     assert got == {"version": len(MIGRATIONS), "heavy": [], "withdrawn": True,
                    "severity_history": ["new_severity", "old_severity"],
                    "refs": [[1, "s", "a1", "2021-01-01T00:00:00Z"], [1, "", "a2", None]]}
-    assert len(MIGRATIONS) == 6
+    assert len(MIGRATIONS) == 7
     # the back-filled references are the ones storing a message looks up: an earlier message that
     # arrives late is superseded at once (a2 from any sender at any time; a1 only at that sent)
     s = Store.open(path)

@@ -180,7 +180,7 @@ def test_follow_ups_open_persist_and_close(store):
     assert (open_["facility_id"], open_["since"], open_["causes"]) == (fid, AT, ["status"])
     (chunk,) = list(store.follow_up_json(at=AT))
     assert json.loads(chunk[0]) | {} == {
-        "facility_id": fid, "name": "汤河口镇 锅炉房", "township": None, "township_code": None, "kind": "heating",
+        "follow_up_id": open_["id"], "facility_id": fid, "name": "汤河口镇 锅炉房", "township": None, "township_code": None, "kind": "heating",
         "subtype": "boiler_room", "status": "ok", "households": 120, "responsible": None, "phone": None,
         "rule": "heating_season", "priority": "P1", "reason": "供暖期设备故障", "reason_en": "heating fault",
         "since": AT, "closed": None, "new": True, "causes": ["status"]}
@@ -213,3 +213,47 @@ def test_both_engines_provide_every_interface(store):
     for protocol in (i.Transactions, i.MetaStore, i.TownshipStore, i.FacilityStore, i.AlertStore, i.FollowUpStore,
                      i.FetchLog):
         assert isinstance(store, protocol), protocol.__name__
+
+
+# --- households and calls (migration 7) ----------------------------------------------------------
+
+HOME = {"ref": "HH-0001", "village_code": "110116110201", "village": "琉璃庙村", "township": "110116110000",
+        "heating": "heat_pump", "device": "working", "last_visit": "2025-10-20", "elderly_alone": True,
+        "contact": "样例张三", "phone": "13800000001"}
+
+
+def test_households_and_their_append_only_history(store):
+    with store.write():
+        (hid,) = store.insert_households([HOME], at=AT, by="导入", note="初始")
+    row = store.household(hid)
+    assert (row["ref"], row["elderly_alone"], row["disabled"], row["device"]) == ("HH-0001", 1, 0, "working")
+    with store.write():
+        store.update_households([(hid, {"device": "fault", "updated": "2026-11-21T01:00:00Z"})])
+        h = store.append_household_history(hid, at="2026-11-21T01:00:00Z", by="王磊", old_device="working",
+                                           new_device="fault", visited=None, note="热泵不启动")
+    assert [(e.id, e.old_device, e.new_device, e.note) for e in store.household_history(hid)] == [
+        (h, "working", "fault", "热泵不启动"), (store.household_history(hid)[1].id, None, "working", "初始")]
+    assert [r["id"] for r in store.select_households(devices=["fault"], vulnerable=True)] == [hid]
+    assert store.select_households(heating=["gas_heater"]) == []
+    assert list(store.households_by_ref(["HH-0001", "nope"])) == ["HH-0001"]
+    for statement in ("UPDATE household_history SET note = 'rewritten'", "DELETE FROM household_history"):
+        with pytest.raises(Exception, match="append-only"):
+            with store.write():
+                store.conn.execute(statement)
+    assert len(store.household_history(hid)) == 2
+
+
+def test_a_ticket_is_stored_once(store):
+    call = {"ticket": "2025111600001", "received": "2025-11-16T00:10:00Z", "category": "供暖", "text": "家里暖气不热"}
+    with store.write():
+        assert store.insert_calls([call, call], at=AT) == 1
+    with store.write():
+        assert store.insert_calls([call], at=AT) == 0
+        store.update_call("2025111600001", {"responded": "2025-11-16T01:00:00Z"})
+    assert [(c["ticket"], c["responded"]) for c in store.select_calls()] == [("2025111600001", "2025-11-16T01:00:00Z")]
+
+
+def test_both_engines_keep_the_household_and_call_contracts(store):
+    from monitor.store.interfaces import CallStore, HouseholdStore
+
+    assert isinstance(store, HouseholdStore) and isinstance(store, CallStore)

@@ -120,9 +120,9 @@ def main(ctx: click.Context, db, config, as_of, verbose, quiet):
         raise click.BadParameter(str(e), param_hint="--as-of") from None
 
 
-from . import alerts, database, districts, facility, followups, places, render, review, status  # noqa: E402
+from . import alerts, calls, database, districts, facility, followups, households, places, render, review, status  # noqa: E402,E501
 
-for module in (places, districts, facility, alerts, followups, render, review, status, database):  # register them
+for module in (places, districts, facility, households, calls, alerts, followups, render, review, status, database):
     module.register(main)
 clickwords.localise(main)  # 用法 Usage:, 选项 Options:, and the --help line, in every command
 

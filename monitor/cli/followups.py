@@ -27,7 +27,7 @@ def _priorities(ctx, param, values) -> list[str]:
     return out
 
 
-@click.command("followups")
+@click.group("followups", invoke_without_command=True)
 @click.option("--township", "-t", metavar="NAME|CODE", help="只看此乡镇（名称、名称的一部分或代码）；Only this township "
                                                             "(name, part of it, or code).")
 @click.option("--district", "-d", metavar="NAME|CODE",
@@ -62,9 +62,9 @@ def _priorities(ctx, param, values) -> list[str]:
 @click.option("--csv", "as_csv", is_flag=True, help="以 CSV 输出（带 BOM 的 UTF-8，Excel 可读中文；表头“中文 english”，"
                                                     "本区时间，是/否）；Output CSV (UTF-8 with BOM, so Excel reads the "
                                                     "Chinese).")
-@pass_app
-def followups(app: App, township, district, kind, priorities, new, closed, mark_seen, viewer, explain_id, limit, as_json,
-              as_csv):
+@click.pass_context
+def followups(ctx: click.Context, township, district, kind, priorities, new, closed, mark_seen, viewer, explain_id,
+              limit, as_json, as_csv):
     """按规则评估并列出待跟进事项：哪里要去查看、多急、为什么；Evaluate the rules now (or at --as-of) and list the open follow-ups.
 
     按优先级排序（P1 今天处理，P2 本周，P3 例行），其次按服务户数从多到少。
@@ -88,6 +88,9 @@ def followups(app: App, township, district, kind, priorities, new, closed, mark_
       monitor followups --kind heating --csv > heating.csv
       monitor followups --explain 42            # why is (or isn't) site 42 on the list?
     """
+    if ctx.invoked_subcommand:  # `followups assign` / `followups ack`
+        return
+    app = ctx.find_object(App)
     from .. import clock, evaluation
     from .. import kinds as K
     from ..errors import UsageError
@@ -304,6 +307,43 @@ def after_field_change(app: App, facility_id: int, *, quiet: bool = False) -> No
     now_open = "、".join(out.open) if out.open else "无 none"
     click.echo(f"待跟进 follow-ups: 新增 new {out.new}, 关闭 closed {out.closed}; 现有 open now: {now_open} "
                f"(评估时间 evaluated at {clock.local(out.at, app.config.timezone)})")
+
+
+@followups.command("assign")
+@click.argument("follow_up_id", metavar="ID", type=int)
+@click.option("--to", "to", required=True, help="指派给谁；The person to assign it to.")
+@click.option("--by", help="谁指派（默认 config [field] default_by，其次登录名）；Who assigns it.")
+@pass_app
+def followups_assign(app: App, follow_up_id: int, to: str, by: str | None):
+    """把一项待跟进指派给某人（编号为 monitor followups --json 的 follow_up_id）；Assign an open follow-up to a person (ID: follow_up_id in `monitor followups --json`)."""
+    from .. import clock
+    from ..fieldwork import clean
+    from ..inventory import who
+
+    to = clean(to, "--to", limit=60)
+    if not to:
+        from ..errors import UsageError
+
+        raise UsageError("--to 不能为空；--to is empty: name the person")
+    store = app.existing_store()
+    with store.write():
+        row = store.assign_follow_up(follow_up_id, to=to, by=who(app.config, by), at=clock.iso(clock.now()))
+    click.echo(f"已指派 assigned #{row['id']} ({row['rule']}, {row['priority']}) -> {to}")
+
+
+@followups.command("ack")
+@click.argument("follow_up_id", metavar="ID", type=int)
+@click.option("--by", help="谁确认（默认 config [field] default_by，其次登录名）；Who acknowledges it.")
+@pass_app
+def followups_ack(app: App, follow_up_id: int, by: str | None):
+    """确认已收到一项待跟进（记录确认人和时间）；Acknowledge an open follow-up (who and when are recorded)."""
+    from .. import clock
+    from ..inventory import who
+
+    store = app.existing_store()
+    with store.write():
+        row = store.ack_follow_up(follow_up_id, by=who(app.config, by), at=clock.iso(clock.now()))
+    click.echo(f"已确认 acknowledged #{row['id']} ({row['rule']}, {row['priority']}) by {row['acked_by']}")
 
 
 def register(main: click.Group) -> None:

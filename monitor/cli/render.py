@@ -13,8 +13,12 @@ from .context import App, console, pass_app
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="HTML 写到哪里（默认 config.toml 的 [map] out）；Where to write the HTML (default: [map] out in "
                    "config.toml).")
+@click.option("--include-personal", is_flag=True,
+              help="在地图上列出需上门住户的编号、联系人和电话（个人信息，仅限办公室内）；默认只给各村户数；List the "
+                   "households to visit with ref, contact and phone (personal data: for the office only); by default "
+                   "households appear only as counts per village.")
 @pass_app
-def map_(app: App, out: Path | None):
+def map_(app: App, out: Path | None, include_personal: bool):
     """生成 HTML 风险地图：乡镇风险、预警区域、设施和待跟进；Write the HTML risk map: townships by risk, warned areas, facilities and follow-ups.
 
     One self-contained file that opens with no network. The follow-ups shown are those of
@@ -28,7 +32,7 @@ def map_(app: App, out: Path | None):
     store = app.existing_store()
     out = out or app.config.map.out
     check_target(out, "html")  # refused before the map is built (and checked again as it is written)
-    path = write_map(store, app.config, out, clock.now())
+    path = write_map(store, app.config, out, clock.now(), include_personal=include_personal)
     click.echo(str(path))
 
 
@@ -77,6 +81,11 @@ def demo(app: App, demo_db: Path | None, out: Path | None):
     for r in s.top:
         c.print(f"  {r['priority']} #{r['facility_id']} {r['name']} ({r['township_name']}): {r['reason']}",
                 markup=False)
+    if s.households:
+        c.print(f"住户 households: {s.households} (sample data 示例数据)；需上门 to visit: "
+                + ", ".join(f"{p} {s.households_due.get(p, 0)}" for p in ("P1", "P2", "P3"))
+                + "；未办结供暖诉求 open heating calls: "
+                + ", ".join(f"{p} {s.calls_due.get(p, 0)}" for p in ("P1", "P2", "P3")), markup=False)
     click.echo(f"数据库 database: {s.db}")  # paths are never wrapped
     click.echo(f"地图 map: {s.map}")
     c.print("下一步 next steps (the demo's database, at the demo's moment):")
@@ -103,6 +112,8 @@ def next_steps(app: App, db: Path) -> list[str]:
         [*at, "followups", "--limit", "10"],
         ["alerts", "list"],
         [*at, "facility", "list", "--overdue"],
+        [*at, "households", "due"],
+        [*at, "calls", "due"],
         ["report", "--month", month],
     ]
     return [" ".join(shlex.quote(a) for a in head + c) for c in commands]

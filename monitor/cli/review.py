@@ -73,6 +73,13 @@ def report(app: App, month: str | None, fmt: str, out: Path | None, township: st
         district=config.district.name, district_en=config.district.name_en or None,
         district_code=config.district.code,
         weights=score_weights(config), only=only, now=now, unit=config.report.unit)
+    from ..calls import township_scores
+
+    built.calls = township_scores(store, window.start, min(window.end, now))  # 接诉即办, as the district scores it
+    if not window.complete:  # who answers for what is open now (a past month's review is about that month)
+        from ..accountability import owners
+
+        built.owners = owners(store, config, now)
     path = out or config.resolve(f"reports/report-{window.month}.{'pdf' if pdf else fmt}")
     if pdf:
         from ..pdfprint import html_to_pdf

@@ -6,7 +6,8 @@
 
 What the rest of the program may rely on is written down in `interfaces` (small Protocols by
 what is kept: meta, townships, facilities and their history, alerts, follow-ups, fetch log,
-plus the transaction and change-token contract) and `records` (the typed records crossing the
+plus households, calls and follow-up owners (tables and shared queries in `households`,
+migration 6), and the transaction and change-token contract) and `records` (the typed records crossing the
 boundary). `Store` is the SQLite engine, kept under this name for the callers and tests that
 open a file directly.
 

@@ -36,7 +36,15 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fetch_log", ("id", "source", "started", "finished", "ok", "http_status", "etag", "last_modified", "new",
                    "updated", "cancelled", "error")),
     ("follow_ups", ("id", "facility_id", "township", "rule", "priority", "reason", "reason_en", "causes", "since",
-                    "last_seen", "closed")),
+                    "last_seen", "closed", "assigned_to", "assigned_by", "assigned_at", "acked_by", "acked_at")),
+    ("households", ("id", "ref", "village_code", "village", "township", "heating", "device", "last_visit",
+                    "elderly_alone", "disabled", "low_income", "infants", "contact", "phone", "notes", "source",
+                    "created", "updated")),
+    ("household_history", ("id", "household_id", "at", "by", "old_device", "new_device", "visited", "note",
+                           "undoes")),
+    ("calls", ("id", "ticket", "received", "township", "village_code", "address", "category", "text", "responded",
+               "resolved", "satisfaction", "facility_id", "household_id", "source", "created", "updated")),
+    ("call_history", ("id", "call_id", "at", "by", "responded", "resolved", "satisfaction", "note")),
     ("meta", ("key", "value")),
 )
 OWN_META = ("change_count",)  # the target's own bookkeeping, never copied
@@ -97,7 +105,7 @@ def copy(source, target, *, source_name: str, target_name: str) -> CopyResult:
             counts[table] = n
         if _is_pg(target):
             for table, columns in TABLES:
-                if "id" in columns and table != "facilities":
+                if "id" in columns and table not in ("facilities", "households"):
                     target.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                                         f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
     return CopyResult(counts)

@@ -37,6 +37,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import DataError
+from .households import m6_households_postgres
 from .records import Township
 from .sqlite import ALERT_COLUMNS, FACILITY_COLUMNS, Store, _ref_rows
 from .urls import shown_url
@@ -269,7 +270,8 @@ def _m6_districts(store: "PostgresStore") -> None:
     store.conn.execute("CREATE INDEX districts_geometry ON districts USING gist (geometry)")
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history, _m6_districts)
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history, _m6_districts,
+              m6_households_postgres)  # 7: households, their history, calls (monitor.store.households)
 
 _BUMP_CHANGES = ("INSERT INTO meta (key, value) VALUES ('change_count', '1')"
                  " ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text")
@@ -475,7 +477,7 @@ class PostgresStore(Store):
     def follow_up_json(self, *, at: str | None = None, new_after: str | None = None, limit: int | None = None,
                        **filters) -> Iterator[list[str]]:
         where, params = self._follow_up_where(**filters)
-        obj = ("json_build_object('facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
+        obj = ("json_build_object('follow_up_id', u.id, 'facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
                " 'township_code', coalesce(u.township, f.township), 'kind', f.kind, 'subtype', f.subtype,"
                " 'status', f.status, 'households', coalesce(f.households, 0), 'responsible', f.responsible,"
                " 'phone', f.phone, 'rule', u.rule, 'priority', u.priority, 'reason', u.reason,"

@@ -96,3 +96,17 @@ class StoreCounts(Record):
     follow_ups: int
     fetch_log: int
     meta: int
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdHistoryEntry(Record):
+    """One row of a household's append-only history: its device state, a visit, or an undo."""
+    id: int
+    household_id: int
+    at: str
+    by: str
+    old_device: str | None
+    new_device: str
+    visited: str | None = None
+    note: str | None = None
+    undoes: int | None = None

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError, MonitorError, UsageError
+from .households import HouseholdTables, m6_households_sqlite
 from .records import FetchRecord, HistoryEntry, Township
 
 FACILITY_COLUMNS = (
@@ -192,7 +193,8 @@ def _m6_districts(store: Store) -> None:
                        " source TEXT)")
 
 
-MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history, _m6_districts)
+MIGRATIONS = (_m1_initial, _m2_withdrawn, _m3_alert_refs, _m4_safety, _m5_severity_history, _m6_districts,
+              m6_households_sqlite)  # 7: households, their history, calls (monitor.store.households)
 DISTRICT_COLUMNS = ("code", "name", "name_en", "minx", "miny", "maxx", "maxy", "lon", "lat", "source")
 
 
@@ -344,7 +346,7 @@ def read_meta(path: str | Path, key: str) -> str | None:
 
 # --- the store ------------------------------------------------------------------------------
 
-class Store:
+class Store(HouseholdTables):
     """A connection to one monitor database.
 
     >>> s = Store.open(":memory:")
@@ -1063,12 +1065,12 @@ class Store:
         SQLite's json_object: at 10^5-10^6 follow-ups, building them in Python costs seconds),
         in chunks, so that a caller can write them out without holding them all.
 
-        Fields: facility_id, name, township (name), township_code, kind, subtype, status,
+        Fields: follow_up_id, facility_id, name, township (name), township_code, kind, subtype, status,
         households, responsible, phone, rule, priority, reason, reason_en, since, closed,
         new (still open and opened at `at`, or with `new_after`, after it), causes (the stored array,
         as stored)."""
         where, params = self._follow_up_where(**filters)
-        obj = ("json_object('facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
+        obj = ("json_object('follow_up_id', u.id, 'facility_id', u.facility_id, 'name', f.name, 'township', t.name,"
                " 'township_code', coalesce(u.township, f.township), 'kind', f.kind, 'subtype', f.subtype,"
                " 'status', f.status, 'households', coalesce(f.households, 0), 'responsible', f.responsible,"
                " 'phone', f.phone, 'rule', u.rule, 'priority', u.priority, 'reason', u.reason,"
