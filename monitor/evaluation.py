@@ -73,7 +73,7 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
                 continue  # someone changed the inputs meanwhile: evaluate again (the lock is released)
             previous = store.last_evaluation()
             counts = store.sync_follow_up_rows(rows.tuples(), at=at)
-            store.set_meta_value("evaluated_at", at)
+            store.set_meta("evaluated_at", at)
         t.append(time.perf_counter())
         break
     timings = dict(zip(("read", "evaluate", "reasons", "store"), (b - a for a, b in zip(t, t[1:]))))
@@ -124,7 +124,7 @@ def run_site(store: Store, config: Config, facility_id: int, now: datetime | Non
         rows = follow_up_rows(hits, f, areas, today=today, season=season)
         tuples = list(rows.tuples())
         counts = store.sync_follow_up_rows(tuples, at=at, facility_id=facility_id)
-        store.set_meta_value("site_evaluated_at", at)
+        store.set_meta("site_evaluated_at", at)
     now_open = sorted(f"{t[3]} {t[2]}" for t in tuples)
     return SiteOutcome(facility_id, at, now_open, counts["new"], counts["closed"])
 

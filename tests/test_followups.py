@@ -415,14 +415,14 @@ def test_the_evaluation_time_is_recorded_and_shown(gale, tmp_path):
     out = gale("followups", as_of=T1).output
     assert out.startswith("评估时间 evaluated at 2021-10-10 09:00 (previous 上次 none 无)")
     s = Store.open(gale.db)
-    assert s.last_evaluation() == UTC[T1] and s.meta_value("evaluated_at") == UTC[T1]
+    assert s.last_evaluation() == UTC[T1] and s.meta("evaluated_at") == UTC[T1]
     s.close()
     out = gale("followups", as_of=T2).output
     assert out.startswith("评估时间 evaluated at 2021-10-10 10:00 (previous 上次 2021-10-10 09:00)")
     # a site's re-evaluation does not stand in for a full one
     gale("facility", "update", "2", "--status", "rectified", "--note", "已整改", "--by", "测试", as_of=T3)
     s = Store.open(gale.db)
-    assert s.last_evaluation() == UTC[T2] and s.meta_value("site_evaluated_at") == UTC[T3]
+    assert s.last_evaluation() == UTC[T2] and s.meta("site_evaluated_at") == UTC[T3]
     s.close()
     # the map says when
     from monitor.config import load

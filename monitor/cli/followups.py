@@ -118,7 +118,7 @@ def followups(ctx: click.Context, township, district, kind, priorities, new, clo
 
     who = _viewer(app, viewer)
     outcome = evaluation.run(store, app.config, clock.now())
-    seen = store.meta_value(SEEN + who)
+    seen = store.meta(SEEN + who)
     after = seen or ""  # never marked: everything counts as new (or closed)
     filters = {"township": town["code"] if town else None, "district": district or None, "kind": kind_code,
                "priorities": priorities}
@@ -136,7 +136,7 @@ def followups(ctx: click.Context, township, district, kind, priorities, new, clo
         else:
             _print(app, rows, outcome, town, new, closed, limit, who=who, seen=seen)
     if mark_seen:
-        store.set_meta_value(SEEN + who, outcome.at)
+        store.set_meta(SEEN + who, outcome.at)
         if not (as_json or as_csv):
             click.echo(f"已标记为已读 marked seen for {who}: up to {clock.local(outcome.at, app.config.timezone)}")
 

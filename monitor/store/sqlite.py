@@ -982,18 +982,8 @@ class Store(HouseholdTables):
     def last_evaluation(self) -> str | None:
         """When the rules were last evaluated over every facility (recorded in `meta` as
         evaluated_at; in older databases the latest last_seen), None if never."""
-        return self.meta_value("evaluated_at") or self.conn.execute(
+        return self.meta("evaluated_at") or self.conn.execute(
             "SELECT max(last_seen) FROM follow_ups").fetchone()[0]
-
-    def meta_value(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def set_meta_value(self, key: str, value: str) -> None:
-        """Set one `meta` fact (inside `write()`, or on its own as one transaction)."""
-        with self.write():
-            self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
-                              " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     _CODED = "coalesce({c}, '')"  # one text column of a coded group (PostgreSQL casts integers first)
 
