@@ -350,6 +350,7 @@ class Store:
         self.busy_timeout_ms = busy_timeout_ms
         self._db = None
         self._meta_ready = False
+        self._uncounted = False  # this write() changed only bookkeeping (see leave_uncounted)
 
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_ms: int = 30_000, migrate: bool = True) -> "Store":
@@ -434,10 +435,11 @@ class Store:
                               code="SQLITE_READONLY", busy_timeout_ms=self.busy_timeout_ms)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
+            self._uncounted = False
             try:
                 before = self.conn.total_changes
                 yield self
-                if self.conn.total_changes != before and self._counts_changes():  # it wrote something
+                if self.conn.total_changes != before and not self._uncounted and self._counts_changes():
                     self.conn.execute(_BUMP_CHANGES)
             except BaseException:
                 self._rollback()
@@ -448,6 +450,12 @@ class Store:
             if _code(e) in _ENVIRONMENT:  # the disk, the lock, permissions: not a bug to trace
                 raise _translated(e, self.path, busy_timeout_ms=self.busy_timeout_ms) from e
             raise
+
+    def leave_uncounted(self) -> None:
+        """Inside `write()`: this transaction changed only bookkeeping that nothing derived reads
+        (a fetch_log row for a fetch that stored nothing new, the map's own record), so it does not
+        move the change token and does not make the next evaluation redo its work."""
+        self._uncounted = True
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:
@@ -905,12 +913,13 @@ class Store:
         only that facility's follow-ups (`current` then holds only its rows).
 
         `current`: (facility_id, township, rule, priority, reason, reason_en, causes JSON) tuples,
-        keyed by (facility_id, township, rule). One that persists keeps its `since` (and is
-        rewritten only if its priority, reason or causes changed); a new one opens with since =
-        `at`; an open one no longer in `current` is closed at `at`, never deleted. Every open one
-        gets last_seen = `at`. The stored rows are streamed past an index of `current` (whose
-        strings are shared between follow-ups of the same case), so memory stays near the size
-        of `current` and a million follow-ups take seconds.
+        keyed by (facility_id, township, rule). One that persists keeps its `since` and is not
+        written at all unless its priority, reason or causes changed (then last_seen = `at` too);
+        a new one opens with since = last_seen = `at`; an open one no longer in `current` is closed
+        at `at`, never deleted. So a repeat with nothing changed writes no row (when the rules were
+        last evaluated is `meta.evaluated_at`). The stored rows are streamed past an index of
+        `current` (whose strings are shared between follow-ups of the same case), so memory stays
+        near the size of `current` and a million follow-ups take seconds.
         """
         rows = current if isinstance(current, list) else list(current)
         index = {(r[0], r[1], r[2]): i for i, r in enumerate(rows)}
@@ -932,12 +941,10 @@ class Store:
                 kept += 1
                 r = rows[i]
                 if r[3] != priority or r[4] != reason or r[5] != reason_en or r[6] != causes:
-                    updates.append((r[3], r[4], r[5], r[6], id_))
+                    updates.append((r[3], r[4], r[5], r[6], at, id_))
         cur.executemany("UPDATE follow_ups SET closed = ? WHERE id = ?", closes)
-        cur.executemany("UPDATE follow_ups SET priority = ?, reason = ?, reason_en = ?, causes = ? WHERE id = ?",
-                        updates)
-        cur.execute("UPDATE follow_ups SET last_seen = ? WHERE closed IS NULL" + one,
-                    (at, facility_id) if one else (at,))
+        cur.executemany("UPDATE follow_ups SET priority = ?, reason = ?, reason_en = ?, causes = ?, last_seen = ?"
+                        " WHERE id = ?", updates)
         cur.executemany("INSERT INTO follow_ups (facility_id, township, rule, priority, reason, reason_en, causes,"
                         " since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         ((*r, at, at) for i, r in enumerate(rows) if not seen[i]))
