@@ -27,7 +27,6 @@ from . import clock
 from .alertview import in_force
 from .config import Config
 from .errors import UsageError
-from .rules import Facilities, evaluate, explain as explain_rules, facility_arrays, follow_up_rows, prepare_areas
 from .ruleset import households_steps, load_rules, season_at
 from .store import Store
 
@@ -78,6 +77,8 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
             key = inputs_key(count, today, alerts, rules_print)
             if not force and attempt == 1 and store.meta("evaluation_inputs") == key:
                 return _unchanged(store, key, len(alerts))
+            from .rules import Facilities, evaluate, follow_up_rows, prepare_areas  # numpy, shapely: only now
+
             townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
             f = Facilities.from_store(store, townships, rules)
         areas = prepare_areas(alerts, townships)
@@ -161,6 +162,8 @@ def run_site(store: Store, config: Config, facility_id: int, now: datetime | Non
     calendar, its status and dates) and open or close its follow-ups to match, in one write
     transaction. The same rules and code as `run`, over one row: what a full evaluation would
     decide for this site, without reading the others. Township-wide follow-ups are left alone."""
+    from .rules import evaluate, follow_up_rows, prepare_areas
+
     now = now or clock.now()
     rules = load_rules(config)
     today = clock.local_date(now, config.timezone)
@@ -185,6 +188,8 @@ def run_site(store: Store, config: Config, facility_id: int, now: datetime | Non
 
 def explain(store: Store, config: Config, facility_id: int, now: datetime | None = None) -> dict:
     """Why each rule does or does not put facility `facility_id` on the list at `now` (read-only)."""
+    from .rules import explain as explain_rules, prepare_areas
+
     now = now or clock.now()
     rules = load_rules(config)
     row = store.facility(facility_id)

@@ -276,7 +276,7 @@ def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
     evaluation start again from the new state, so the stored follow-ups never lag behind it."""
     import sqlite3
 
-    from monitor import evaluation
+    from monitor import evaluation, rules
     from monitor.config import load
     from monitor.store import Store
 
@@ -287,7 +287,7 @@ def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
         as_of=DEMO_AS_OF)
     other = sqlite3.connect(cli.db, isolation_level=None)
     fire = other.execute("SELECT id FROM facilities WHERE kind = 'fire' AND status = 'open' LIMIT 1").fetchone()[0]
-    real_evaluate = evaluation.evaluate
+    real_evaluate = rules.evaluate  # evaluation imports it when it evaluates (numpy and shapely only then)
     calls = []
 
     def evaluate_while_someone_updates(*args, **kwargs):
@@ -300,7 +300,7 @@ def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
             other.execute("COMMIT")
         return real_evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(evaluation, "evaluate", evaluate_while_someone_updates)
+    monkeypatch.setattr(rules, "evaluate", evaluate_while_someone_updates)
     store = Store.open(cli.db)
     outcome = evaluation.run(store, load(CONFIG), clock_at(DEMO_AS_OF))
     assert outcome.attempts == 2 and len(calls) == 2
