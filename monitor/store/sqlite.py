@@ -564,21 +564,21 @@ class Store:
     # --- facilities --------------------------------------------------------------------------
 
     def insert_facilities(self, rows: Sequence[dict], *, at: str, by: str, note: str) -> list[int]:
-        """Insert facilities and one history row each recording their initial status."""
+        """Insert facilities and one history row each recording their initial status (one
+        set-based INSERT ... SELECT over the new ids, not a Python row per facility)."""
         cols = ("id",) + FACILITY_COLUMNS + ("ref",)
         sql = f"INSERT INTO facilities ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         cur = self.conn.cursor()
-        with self.write():  # the ids are chosen and used in one transaction
+        with self.write():  # the ids are chosen and used in one transaction, the history with them
             first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM facilities").fetchone()[0]
             ids = list(range(first, first + len(rows)))
             stamps = {"created": at, "updated": at}
             cur.executemany(sql, ((i, *(stamps[c] if c in stamps else r.get(c) for c in cols[1:]))
                                   for i, r in zip(ids, rows)))
-        cur.executemany(
-            "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due)"
-            " VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
-            [(i, at, by, r["status"], note, r.get("last_inspected"), r.get("due")) for i, r in zip(ids, rows)],
-        )
+            if ids:
+                cur.execute("INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected,"
+                            " due) SELECT id, ?, ?, NULL, status, ?, last_inspected, due FROM facilities"
+                            " WHERE id BETWEEN ? AND ? ORDER BY id", (at, by, note, ids[0], ids[-1]))
         return ids
 
     def max_facility_id(self) -> int:
