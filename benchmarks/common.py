@@ -34,6 +34,7 @@ average under 0.5), from the repository root:
     .venv/bin/python benchmarks/bench_rules.py           # issue 5: rules at 10^4, 10^5, 10^6 facilities
     .venv/bin/python benchmarks/bench_map.py             # issue 6: risk map at 10^5 vs folium.Marker (Chromium)
     .venv/bin/python benchmarks/bench_concurrency.py     # issue 10: 8 field writers + a refresh, 60 s (--db, --start-pg)
+    .venv/bin/python benchmarks/bench_scale.py           # issue 12: every command end to end at 10^4..10^6 vs its floor
 
 `--no-record` prints without touching this file; `--help` lists each script's options.
 """
