@@ -294,8 +294,9 @@ def summarise(results: dict[int, dict], machine: Machine, args) -> list[str]:
         "peak RSS the largest run's and disk writes (file system output blocks x 512 bytes, median), both from GNU time.",
         machine.describe(),
         "",
-        "| N | command | median s | peak MiB | written MB | reference | median s | peak MiB | ratio | target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| N | command | median s | peak MiB | written MB | reference | median s | peak MiB | written MB | ratio |"
+        " target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n, r in results.items():
         runs = r["runs"]
@@ -307,14 +308,15 @@ def summarise(results: dict[int, dict], machine: Machine, args) -> list[str]:
             row = f"| {n:,} | `{cmd}` | {t:.3f} | {m:.0f} | {w:.1f} |"
             if ref and runs.get(ref):
                 b = runs[ref]
-                tb, mb = statistics.median(x[0] for x in b), max(x[1] for x in b)
+                tb, mb, wb = (statistics.median(x[0] for x in b), max(x[1] for x in b),
+                              statistics.median(x[2] for x in b))
                 ratio = t / tb
                 verdict = "" if target is None else (f"{target}x: met" if ratio <= target else f"{target}x: MISSED")
-                row += f" {ref} | {tb:.3f} | {mb:.0f} | {ratio:.2f}x | {verdict} |"
+                row += f" {ref} | {tb:.3f} | {mb:.0f} | {wb:.1f} | {ratio:.2f}x | {verdict} |"
             else:
-                row += " — | | | | |"
+                row += " — | | | | | |"
             lines.append(row)
-        lines.append(f"| {n:,} | open follow-ups after the refreshes: {r['follow_ups']:,} | | | | | | | | |")
+        lines.append(f"| {n:,} | open follow-ups after the refreshes: {r['follow_ups']:,} | | | | | | | | | |")
     lines += ["", "Runs (s) per command and size: " + "; ".join(
         f"{n:,} {cmd}: " + ", ".join(f"{x[0]:.2f}" for x in r["runs"][cmd])
         for n, r in results.items() for cmd in r["runs"])]
