@@ -12,9 +12,9 @@ The contract a cron job or systemd timer relies on:
   monitor.riskmap) once, when anything they derive from changed: a warning stored, updated or
   cancelled, a facility or township changed, a warning starting or expiring, the date, the rules
   (monitor.evaluation's inputs key), or for the map also which sources are stale (the STALE
-  banner) or a missing file. A run that stored nothing new in such a state evaluates nothing and
-  leaves the map as it is: its "last refresh" time is then the last run that changed something
-  (`monitor status` has every source's latest success);
+  banner), its [map] or [district] settings, or a missing file. A run that changed none of
+  these evaluates nothing and leaves the map as it is: its "last refresh" time is then the last
+  run that changed something (`monitor status` has every source's latest success);
 - exit status: 0 every source refreshed (or answered 304), 75 some source was unreachable
   (temporary: refused, timed out, truncated, 5xx/429 after retries), 1 some source gave bad data
   or could not be stored, or the evaluation or the map failed (needs a person; wins over 75).
@@ -223,7 +223,11 @@ def _evaluate_and_draw(store: Store, config: Config, summary: Summary, map_out: 
                  outcome.closed, outcome.active_alerts)
     out = Path(map_out or config.map.out)
     stale = ",".join(s["source"] for s in source_status(store, config, now) if s["stale"])
-    drawn = f"{outcome.inputs}|stale:{stale}"
+    import hashlib
+    import json
+
+    settings = json.dumps([config.data.get("map"), config.data.get("district")], sort_keys=True, default=str)
+    drawn = f"{outcome.inputs}|stale:{stale}|map:{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
     record = "map_inputs:" + str(out.resolve())
     if outcome.skipped and out.exists() and store.meta(record) == drawn:
         summary.map = str(out)
