@@ -35,6 +35,7 @@ average under 0.5), from the repository root:
     .venv/bin/python benchmarks/bench_map.py             # issue 12: monitor map at 10^4-10^6 vs FastMarkerCluster (Chromium)
     .venv/bin/python benchmarks/bench_concurrency.py     # issue 10: 8 field writers + a refresh, 60 s (--db, --start-pg)
     .venv/bin/python benchmarks/bench_households.py      # issue 14: people rules and the map at 80,000 households
+    .venv/bin/python benchmarks/bench_scale.py           # issue 12: every command end to end at 10^4..10^6 vs its floor
 
 `--no-record` prints without touching this file; `--help` lists each script's options.
 """

@@ -9,6 +9,13 @@ leaves the list at once instead of at the next full evaluation.
 When: a full evaluation records its time in `meta` (evaluated_at, shown on the map and by
 `monitor followups`); a site's re-evaluation records `site_evaluated_at` and the follow-ups it
 opens or closes carry that time.
+
+No work that nothing asked for: a full evaluation also records what it was evaluated from
+(`meta.evaluation_inputs`: the store's change count, the district's date, the warnings in force
+and the rules). `run` first compares that with the inputs now and, when they are the same, returns
+the stored picture without evaluating or writing anything (`Outcome.skipped`): a cron refresh
+that stored nothing new, or `monitor followups` run again, costs a few reads. When it does
+evaluate, only the follow-ups that opened, closed or changed are written.
 """
 
 from __future__ import annotations
@@ -20,7 +27,6 @@ from . import clock
 from .alertview import in_force
 from .config import Config
 from .errors import UsageError
-from .rules import Facilities, evaluate, explain as explain_rules, facility_arrays, follow_up_rows, prepare_areas
 from .ruleset import households_steps, load_rules, season_at
 from .store import Store
 
@@ -38,15 +44,21 @@ class Outcome:
     changed: int = 0                   # kept, but priority, reason or causes changed
     timings: dict[str, float] = field(default_factory=dict)
     attempts: int = 1                  # evaluations it took (another process committed meanwhile)
+    skipped: bool = False              # nothing changed since the last evaluation: nothing evaluated
+    inputs: str = ""                   # what it was evaluated from (see `inputs_key`)
 
 
-def run(store: Store, config: Config, now: datetime | None = None, *, attempts: int = 3) -> Outcome:
+def run(store: Store, config: Config, now: datetime | None = None, *, attempts: int = 3,
+        force: bool = False) -> Outcome:
     """Evaluate every rule at `now` and bring the follow_ups table up to date.
 
     The inputs are read in one snapshot and evaluated without holding the write lock (a city's
     evaluation takes seconds; field updates must not wait for it). If another process committed
     in between, say a status update, the evaluation is done again from the new state, up to
     `attempts` times; the last one is stored regardless, and the next run catches up.
+
+    If nothing it reads has changed since the last evaluation (`inputs_key`), it evaluates and
+    writes nothing and returns that evaluation's picture (`skipped`), unless `force`.
     """
     import time
 
@@ -56,11 +68,18 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
     today = clock.local_date(now, config.timezone)
     season = season_at(config, today)
     at = clock.iso(now)
+    rules_print = rules_fingerprint(config)
     for attempt in range(1, attempts + 1):
         t = [time.perf_counter()]
         with store.snapshot() as token:
-            townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
+            count = store.meta("change_count")
             alerts = in_force(store, now)
+            key = inputs_key(count, today, alerts, rules_print)
+            if not force and attempt == 1 and store.meta("evaluation_inputs") == key:
+                return _unchanged(store, key, len(alerts))
+            from .rules import Facilities, evaluate, follow_up_rows, prepare_areas  # numpy, shapely: only now
+
+            townships = [t_["code"] for t_ in store.townships(with_geometry=False)]
             f = Facilities.from_store(store, townships, rules)
         areas = prepare_areas(alerts, townships)
         t.append(time.perf_counter())
@@ -74,12 +93,48 @@ def run(store: Store, config: Config, now: datetime | None = None, *, attempts: 
             previous = store.last_evaluation()
             counts = store.sync_follow_up_rows(rows.tuples(), at=at)
             store.set_meta("evaluated_at", at)
+            store.set_meta("evaluated_before", previous or "")
+            # this transaction writes meta, so it bumps the change count by one when it commits:
+            # record the count it will have, unless others committed since the inputs were read
+            unchanged = store.meta("change_count") == count
+            key = inputs_key(str(int(count or 0) + 1) if unchanged else count, today, alerts, rules_print)
+            store.set_meta("evaluation_inputs", key)
         t.append(time.perf_counter())
         break
     timings = dict(zip(("read", "evaluate", "reasons", "store"), (b - a for a, b in zip(t, t[1:]))))
     return Outcome(len(rows), counts["new"], counts["kept"], counts["closed"], len(alerts), rows.by_priority(),
                    at=at, previous=previous, changed=counts["changed"], timings=timings,
-                   attempts=attempt)
+                   attempts=attempt, inputs=key)
+
+
+def rules_fingerprint(config: Config) -> str:
+    """A digest of everything in config.toml the evaluation reads (rules, season, priorities,
+    households steps, time zone): editing any of them makes the next run evaluate again."""
+    import hashlib
+    import json
+
+    data = config.data
+    parts = {k: data.get(k) for k in ("rules", "season", "priority", "households")}
+    parts["timezone"] = config.timezone
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def inputs_key(change_count: str | None, today, alerts: list[dict], rules_print: str) -> str:
+    """What a full evaluation depends on, as one comparable string: the store's change count
+    (any committed change to facilities, townships, alerts or follow-ups moves it; a fetch that
+    stored nothing does not), the district's date (the calendar, due dates), the ids of the
+    warnings in force (one expiring or starting moves it without any write) and the rules."""
+    ids = ",".join(str(i) for i in sorted(a["id"] for a in alerts))
+    return f"{change_count or 0}|{today.isoformat()}|{ids}|{rules_print}"
+
+
+def _unchanged(store: Store, key: str, active_alerts: int) -> Outcome:
+    """The last evaluation's picture, read back (inside the caller's snapshot)."""
+    by_priority = {p: n for p in ("P1", "P2", "P3")
+                   if (n := store.count("follow_ups", "closed IS NULL AND priority = ?", (p,)))}
+    total = sum(by_priority.values())
+    return Outcome(total, 0, total, 0, active_alerts, by_priority, at=store.meta("evaluated_at") or "",
+                   previous=store.meta("evaluated_before") or None, attempts=0, skipped=True, inputs=key)
 
 
 @dataclass
@@ -107,6 +162,8 @@ def run_site(store: Store, config: Config, facility_id: int, now: datetime | Non
     calendar, its status and dates) and open or close its follow-ups to match, in one write
     transaction. The same rules and code as `run`, over one row: what a full evaluation would
     decide for this site, without reading the others. Township-wide follow-ups are left alone."""
+    from .rules import evaluate, follow_up_rows, prepare_areas
+
     now = now or clock.now()
     rules = load_rules(config)
     today = clock.local_date(now, config.timezone)
@@ -131,6 +188,8 @@ def run_site(store: Store, config: Config, facility_id: int, now: datetime | Non
 
 def explain(store: Store, config: Config, facility_id: int, now: datetime | None = None) -> dict:
     """Why each rule does or does not put facility `facility_id` on the list at `now` (read-only)."""
+    from .rules import explain as explain_rules, prepare_areas
+
     now = now or clock.now()
     rules = load_rules(config)
     row = store.facility(facility_id)

@@ -391,6 +391,8 @@ def save(store: Store, fetched: Fetched) -> ingest.IngestCounts:
                 keep = {a.identifier for a in fetched.alerts if a.identifier.startswith(f"forecast:{code}:")}
                 counts.updated += ingest.retire_forecasts(store, fetched.source.name, code, fetched.started, keep)
         store.log_fetch(log_row(fetched, counts))
+        if not (counts.new or counts.updated or counts.cancelled):
+            store.leave_uncounted()  # only the log row: nothing the follow-ups or the map derive from
     return counts
 
 

@@ -176,22 +176,37 @@ class UnknownName(ValueError):
     """A kind, subtype, status or severity that names nothing (the message lists what does)."""
 
 
+_CHOICES: dict[tuple[str, str], list] = {}  # (what, kind code) -> its Choices, built once per process
+
+
+def _cached(what: str, code: str, make) -> list:
+    """The tables are fixed, so their Choices (each folds and shortens every name) are built once:
+    an import of 10^5 rows looks up kind, status and subtype per row (issue 12)."""
+    found = _CHOICES.get((what, code))
+    if found is None:
+        found = _CHOICES[(what, code)] = make()
+    return found
+
+
 def kind_choices() -> list:
     from .matching import Choice
 
-    return [Choice(k.code, (k.code, k.zh, k.en), f"{k.code} {k.zh}") for k in KINDS.values()]
+    return _cached("kind", "", lambda: [Choice(k.code, (k.code, k.zh, k.en), f"{k.code} {k.zh}")
+                                        for k in KINDS.values()])
 
 
 def status_choices(k: Kind) -> list:
     from .matching import Choice
 
-    return [Choice(s.code, (s.code, s.zh, s.en), f"{s.code} {s.zh}") for s in k.statuses.values()]
+    return _cached("status", k.code, lambda: [Choice(s.code, (s.code, s.zh, s.en), f"{s.code} {s.zh}")
+                                              for s in k.statuses.values()])
 
 
 def subtype_choices(k: Kind) -> list:
     from .matching import Choice
 
-    return [Choice(code, (code, zh, en), f"{code} {zh}") for code, (zh, en) in k.subtypes.items()]
+    return _cached("subtype", k.code, lambda: [Choice(code, (code, zh, en), f"{code} {zh}")
+                                               for code, (zh, en) in k.subtypes.items()])
 
 
 def severity_choices(k: Kind) -> list:

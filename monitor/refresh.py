@@ -9,9 +9,12 @@ The contract a cron job or systemd timer relies on:
   either wholly stored or not at all, and a failed source (timeout, 5xx, garbage, oversize,
   wrong type, XXE) changes nothing but its own log row while the others still refresh;
 - then the follow-ups are re-evaluated and the map is rewritten (atomically, by
-  monitor.riskmap) on every run, not only when alerts changed: the map carries the time of the
-  last successful refresh and the STALE banner, and follow-ups also move with field updates and
-  the calendar, which no feed announces;
+  monitor.riskmap) once, when anything they derive from changed: a warning stored, updated or
+  cancelled, a facility or township changed, a warning starting or expiring, the date, the rules
+  (monitor.evaluation's inputs key), or for the map also which sources are stale (the STALE
+  banner), its [map] or [district] settings, or a missing file. A run that changed none of
+  these evaluates nothing and leaves the map as it is: its "last refresh" time is then the last
+  run that changed something (`monitor status` has every source's latest success);
 - exit status: 0 every source refreshed (or answered 304), 75 some source was unreachable
   (temporary: refused, timed out, truncated, 5xx/429 after retries), 1 some source gave bad data
   or could not be stored, or the evaluation or the map failed (needs a person; wins over 75).
@@ -67,6 +70,7 @@ class Summary:
     finished: str | None = None
     sources: list[SourceResult] = field(default_factory=list)
     changed: bool = False
+    evaluated: bool = False      # the rules were evaluated (False: nothing had changed since the last time)
     follow_ups: dict | None = None
     map: str | None = None
     error: str | None = None  # the evaluation or the map failed (the alerts are stored)
@@ -204,13 +208,33 @@ def _log_result(r: SourceResult) -> None:
 
 def _evaluate_and_draw(store: Store, config: Config, summary: Summary, map_out: Path | None) -> None:
     from . import evaluation, mapdata
+    from .freshness import source_status
 
     now = clock.now()
     outcome = evaluation.run(store, config, now)
+    summary.evaluated = not outcome.skipped
     summary.follow_ups = {"open": outcome.follow_ups, "new": outcome.new, "closed": outcome.closed,
                           "active_alerts": outcome.active_alerts, "by_priority": outcome.by_priority}
-    log.info("follow-ups: %d open (%d new, %d closed), %d warnings in force", outcome.follow_ups, outcome.new,
-             outcome.closed, outcome.active_alerts)
-    out = map_out or config.map.out
+    if outcome.skipped:
+        log.info("follow-ups: nothing changed since the evaluation of %s: %d open, %d warnings in force",
+                 outcome.at, outcome.follow_ups, outcome.active_alerts)
+    else:
+        log.info("follow-ups: %d open (%d new, %d closed), %d warnings in force", outcome.follow_ups, outcome.new,
+                 outcome.closed, outcome.active_alerts)
+    out = Path(map_out or config.map.out)
+    stale = ",".join(s["source"] for s in source_status(store, config, now) if s["stale"])
+    import hashlib
+    import json
+
+    settings = json.dumps([config.data.get("map"), config.data.get("district")], sort_keys=True, default=str)
+    drawn = f"{outcome.inputs}|stale:{stale}|map:{hashlib.sha256(settings.encode()).hexdigest()[:16]}"
+    record = "map_inputs:" + str(out.resolve())
+    if outcome.skipped and out.exists() and store.meta(record) == drawn:
+        summary.map = str(out)
+        log.info("map unchanged: %s", summary.map)
+        return
     summary.map = str(mapdata.write_map(store, config, out, now))
+    with store.write():
+        store.set_meta(record, drawn)
+        store.leave_uncounted()  # the map's own record: not an input of anything
     log.info("map written: %s", summary.map)

@@ -355,7 +355,10 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
             sections[code].metrics["risk_score"] = round(score, 1)
     total.metrics["risk_score"] = round(sum(v for c, v in scores.items() if c in sections), 1)
 
-    # warnings that hit each township, and the follow-ups they caused there
+    # warnings that hit each township, and the follow-ups they caused there: an index from alert
+    # id and township to the follow-ups whose causes name that alert (each once, in their order),
+    # so the review is linear in warnings + follow-ups instead of scanning every follow-up per warning
+    caused_by = follow_ups_by_alert(rows.follow_ups)
     district_warnings = set()
     for a in rows.alerts:
         begins, ends = validity(a)
@@ -365,11 +368,10 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
         if not hit:
             continue
         district_warnings.add(a["id"])
-        caused = [u for u in rows.follow_ups
-                  if any(isinstance(c, dict) and c.get("alert") == a["id"] for c in u["causes"])]
+        caused = caused_by.get(a["id"], {})
         for code in sorted(hit):
             s = sections[code]
-            here = [u for u in caused if u["township_code"] == code]
+            here = caused.get(code, [])
             s.warnings.append(_warning_row(a, begins, ends, here, tz))
             s.metrics["warnings"] += 1
             s.metrics["warning_follow_ups"] += len(here)
@@ -407,6 +409,21 @@ def build(rows: Rows, window: Window, *, district: str = "", district_en: str | 
 # --- the district map ------------------------------------------------------------------------
 
 MAP_SIZE = 640  # SVG user units along the map's longer side (printed about 105 mm)
+
+
+def follow_ups_by_alert(follow_ups: list[dict]) -> dict[int, dict[str | None, list[dict]]]:
+    """alert id -> township code -> the follow-ups whose causes name that alert, in their order.
+
+    >>> u = {"township_code": "T", "causes": [{"alert": 3}, {"alert": 3}, {"date": "2021-10-15"}]}
+    >>> follow_ups_by_alert([u])[3]["T"] == [u]
+    True
+    """
+    index: dict[int, dict[str | None, list[dict]]] = {}
+    for u in follow_ups:
+        named = {c.get("alert") for c in u["causes"] if isinstance(c, dict) and isinstance(c.get("alert"), int)}
+        for alert_id in named:
+            index.setdefault(alert_id, {}).setdefault(u["township_code"], []).append(u)
+    return index
 
 
 def district_svg(townships: list[dict], scores: dict[str, float]) -> tuple[str, list[dict]]:

@@ -264,3 +264,17 @@ def test_python_dash_m_monitor_is_the_same_command(sample):
     r = run_module("--help", env_db=sample.db)
     assert r.returncode == 0 and "Usage: monitor" in r.stdout and "facility" in r.stdout
     assert json.loads(run_module("facility", "list", "--json", env_db=sample.db).stdout) == listed(sample, as_of=None)
+
+
+def test_the_table_is_paged_and_says_so(sample):
+    """Issue 12: the terminal table shows the first 100 rows and says how many there are; --limit
+    sets it (0 = all); --json gives all unless --limit is given."""
+    total = len(sample_rows())
+    assert total > 100
+    out = sample("facility", "list", as_of=DEMO_AS_OF).output
+    assert "设施 Facilities (100)" in out and f"显示 100 / 共 {total} 项 showing 100 of {total}; --limit" in out
+    out = sample("facility", "list", "--limit", "5", as_of=DEMO_AS_OF).output
+    assert "设施 Facilities (5)" in out and f"showing 5 of {total}" in out
+    out = sample("facility", "list", "--limit", "0", as_of=DEMO_AS_OF).output
+    assert f"设施 Facilities ({total})" in out and "showing" not in out
+    assert len(listed(sample)) == total and [r["id"] for r in listed(sample, "--limit", "3")] == [1, 2, 3]

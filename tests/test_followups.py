@@ -140,7 +140,9 @@ def test_since_is_kept_and_new_means_since_the_seen_mark(gale):
     assert ids(listing(gale, "--new", as_of=T2)) == [1, 5, 2, 3] and listing(gale, "--closed", as_of=T2) == []
     assert {r["since"] for r in listing(gale, as_of=T2)} == {UTC[T1]}
     out = gale("followups", "--new", "--mark-seen", "--viewer", "王磊", as_of=T2).output
-    assert "no seen mark yet 尚未标记已读 (王磊)" in out and "已标记为已读 marked seen for 王磊: up to 2021-10-10 10:00" in out
+    # nothing changed since T1's evaluation, so T2 did not evaluate again: the mark is T1's evaluation
+    assert "nothing changed since" in out and "evaluated at 2021-10-10 09:00" in out
+    assert "no seen mark yet 尚未标记已读 (王磊)" in out and "已标记为已读 marked seen for 王磊: up to 2021-10-10 09:00" in out
     # seen: nothing new for 王磊, however often he lists; someone else still sees all
     for _ in range(2):
         assert listing(gale, "--new", "--viewer", "王磊", as_of=T2) == []
@@ -152,7 +154,7 @@ def test_since_is_kept_and_new_means_since_the_seen_mark(gale):
         [(UTC[T1], UTC[T3])]
     out = gale("followups", "--new", "--closed", "--viewer", "王磊", as_of=T4).output
     assert "new 新增 0, closed 已关闭 0" in out  # this evaluation changed nothing more ...
-    assert "F2" in out and "已关闭 Closed since your seen mark 已读至 2021-10-10 10:00 (王磊)" in out  # ... he sees it
+    assert "F2" in out and "已关闭 Closed since your seen mark 已读至 2021-10-10 09:00 (王磊)" in out  # ... he sees it
     for _ in range(2):  # listed again, and evaluated meanwhile by someone else's listing: still there
         gale("followups", "--viewer", "李娜", as_of=T4)
         closed = listing(gale, "--closed", "--viewer", "王磊", as_of=T4)
@@ -274,7 +276,7 @@ def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
     evaluation start again from the new state, so the stored follow-ups never lag behind it."""
     import sqlite3
 
-    from monitor import evaluation
+    from monitor import evaluation, rules
     from monitor.config import load
     from monitor.store import Store
 
@@ -285,7 +287,7 @@ def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
         as_of=DEMO_AS_OF)
     other = sqlite3.connect(cli.db, isolation_level=None)
     fire = other.execute("SELECT id FROM facilities WHERE kind = 'fire' AND status = 'open' LIMIT 1").fetchone()[0]
-    real_evaluate = evaluation.evaluate
+    real_evaluate = rules.evaluate  # evaluation imports it when it evaluates (numpy and shapely only then)
     calls = []
 
     def evaluate_while_someone_updates(*args, **kwargs):
@@ -298,7 +300,7 @@ def test_an_update_during_evaluation_is_not_lost(tmp_path, monkeypatch):
             other.execute("COMMIT")
         return real_evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(evaluation, "evaluate", evaluate_while_someone_updates)
+    monkeypatch.setattr(rules, "evaluate", evaluate_while_someone_updates)
     store = Store.open(cli.db)
     outcome = evaluation.run(store, load(CONFIG), clock_at(DEMO_AS_OF))
     assert outcome.attempts == 2 and len(calls) == 2
@@ -417,6 +419,9 @@ def test_the_evaluation_time_is_recorded_and_shown(gale, tmp_path):
     s = Store.open(gale.db)
     assert s.last_evaluation() == UTC[T1] and s.meta("evaluated_at") == UTC[T1]
     s.close()
+    out = gale("followups", as_of=T2).output  # nothing changed: not evaluated again
+    assert out.startswith("评估时间 evaluated at 2021-10-10 09:00 (previous 上次 none 无)") and "nothing changed since" in out
+    gale("facility", "note", "4", "复查", "--by", "测试", as_of=T2)  # a change: the next listing evaluates
     out = gale("followups", as_of=T2).output
     assert out.startswith("评估时间 evaluated at 2021-10-10 10:00 (previous 上次 2021-10-10 09:00)")
     # a site's re-evaluation does not stand in for a full one
@@ -433,3 +438,15 @@ def test_the_evaluation_time_is_recorded_and_shown(gale, tmp_path):
     s.close()
     assert data.evaluated == "2021-10-10 10:00"
     assert all(t["label_at"] and len(t["label_at"]) == 2 for t in data.townships)
+
+
+def test_a_repeat_with_nothing_changed_writes_nothing(gale):
+    """Issue 12, item 1: `followups --json` again with nothing changed evaluates nothing and writes
+    nothing (the database file and its WAL stay byte for byte); the list is the same."""
+    from pathlib import Path
+
+    first = gale("followups", "--json", as_of=T1).stdout
+    files = [Path(str(gale.db) + s) for s in ("", "-wal")]
+    before = [p.read_bytes() if p.exists() else None for p in files]
+    assert gale("followups", "--json", as_of=T2).stdout == first
+    assert [p.read_bytes() if p.exists() else None for p in files] == before

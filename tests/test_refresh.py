@@ -68,11 +68,12 @@ def by_source(summary) -> dict:
 
 
 def without_fetch_log(db):
-    """Every table but the refresh's own records: its fetch log, when it last evaluated, and the
-    count of committed changes (which its fetch log rows moved)."""
+    """Every table but the refresh's own records: its fetch log, when it last evaluated and from
+    what, what the map was drawn from, and the count of committed changes."""
     dump = table_dump(db)
     dump.pop("fetch_log")
-    dump["meta"] = [r for r in dump.get("meta", []) if r[0] not in ("evaluated_at", "change_count")]
+    own = ("evaluated_at", "evaluated_before", "evaluation_inputs", "change_count")
+    dump["meta"] = [r for r in dump.get("meta", []) if r[0] not in own and not r[0].startswith("map_inputs:")]
     return dump
 
 
@@ -396,19 +397,50 @@ def test_the_refresh_lock_is_fetch_lock_else_beside_the_database(tmp_path):
     assert lock_path(cfg, db) == tmp_path / "run" / "refresh.lock"
 
 
-def test_map_is_rewritten_each_run_with_the_refresh_time(setup, feeds, tmp_path):
+def test_a_refresh_with_nothing_new_neither_evaluates_nor_redraws(setup, feeds, tmp_path):
+    """Issue 12, item 1: nothing stored and nothing changed since the last evaluation: no
+    evaluation, no map, no row written but the fetch log; a refresh that stores something
+    evaluates and draws once."""
     url = serve(feeds, "/cma", CMA_BEIJING.read_bytes())
     cli = setup([{"name": "cma", "kind": "cma", "url": url}])
-    refresh(cli, as_of="2021-10-10T09:00:00+08:00")
-    page = (tmp_path / "maps" / "risk.html").read_text(encoding="utf-8")
+    first = refresh(cli, as_of="2021-10-10T09:00:00+08:00")
+    assert first["evaluated"] is True and first["sources"][0]["new"] == 1
+    map_file = tmp_path / "maps" / "risk.html"
+    page = map_file.read_text(encoding="utf-8")
     assert "2021-10-10 09:00" in page and "北京市气象台" in page
-    refresh(cli, as_of="2021-10-10T09:20:00+08:00")  # nothing new, but the page says when it was refreshed
-    doc = embedded((tmp_path / "maps" / "risk.html").read_text(encoding="utf-8"))
-    assert (doc["last_refresh"], doc["data_time"]) == ("2021-10-10 09:20", "2021-10-10 09:20")
-    # drawn again later without a refresh: the page's time moves on, the last refresh stays
+    map_file.touch()
+    before, stamp = without_fetch_log(cli.db), map_file.stat().st_mtime_ns
+    meta = dict(table_dump(cli.db)["meta"])
+    again = refresh(cli, as_of="2021-10-10T09:20:00+08:00")  # the same document: nothing new
+    assert again["evaluated"] is False and again["sources"][0]["duplicate"] == 1
+    assert again["follow_ups"]["open"] == first["follow_ups"]["open"]
+    assert map_file.stat().st_mtime_ns == stamp and map_file.read_text(encoding="utf-8") == page
+    assert without_fetch_log(cli.db) == before and dict(table_dump(cli.db)["meta"]) == meta
+    # a facility changed meanwhile: the next refresh evaluates and draws again, once
+    cli("facility", "add", "--kind", "heating", "--subtype", "boiler_room", "--name", "新锅炉房", "--lon", "116.64",
+        "--lat", "40.73", as_of="2021-10-10T09:30:00+08:00")
+    third = refresh(cli, as_of="2021-10-10T09:40:00+08:00")
+    assert third["evaluated"] is True and map_file.stat().st_mtime_ns != stamp
+    from test_riskmap import embedded  # the page's names travel packed: decode as the page does
+
+    assert "新锅炉房" in embedded(map_file.read_text(encoding="utf-8"))["packs"]["names"]["lists"]["name"]
+    assert refresh(cli, as_of="2021-10-10T09:50:00+08:00")["evaluated"] is False
+    # the map drawn on its own still says when it was drawn and the last refresh
     cli("map", as_of="2021-10-10T10:05:00+08:00")
-    doc = embedded((tmp_path / "maps" / "risk.html").read_text(encoding="utf-8"))
-    assert (doc["last_refresh"], doc["data_time"]) == ("2021-10-10 09:20", "2021-10-10 10:05")
+    doc = embedded(map_file.read_text(encoding="utf-8"))
+    assert (doc["last_refresh"], doc["data_time"]) == ("2021-10-10 09:50", "2021-10-10 10:05")
+
+
+def test_a_warning_expiring_or_a_new_day_evaluates_again_without_anything_stored(setup, feeds):
+    """What the evaluation reads also moves with the clock: the date, and which warnings are in force."""
+    url = serve(feeds, "/cma", CMA_BEIJING.read_bytes())
+    cli = setup([{"name": "cma", "kind": "cma", "url": url}])
+    assert refresh(cli, as_of="2021-10-10T09:00:00+08:00")["evaluated"] is True
+    assert refresh(cli, as_of="2021-10-10T15:30:00+08:00")["evaluated"] is False
+    expired = refresh(cli, as_of="2021-10-10T15:50:00+08:00")  # the gale warning ended at 15:40
+    assert expired["evaluated"] is True and expired["follow_ups"]["active_alerts"] == 0
+    assert refresh(cli, as_of="2021-10-10T23:50:00+08:00")["evaluated"] is False
+    assert refresh(cli, as_of="2021-10-11T00:10:00+08:00")["evaluated"] is True  # a new day in Beijing
 
 
 def test_a_failing_map_is_loud_but_the_alerts_stay_stored(setup, feeds, monkeypatch):

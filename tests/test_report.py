@@ -510,3 +510,20 @@ def test_an_inspection_is_not_a_repair():
                                     h(2, "2021-10-01T00:00:00Z", "unchecked", "ok"),
                                     h(3, "2021-10-02T00:00:00Z", "ok", "ok")])
     assert life.repairs == [] and life.milestones == [] and life.status == "ok"
+
+
+def test_the_warning_join_by_index_equals_the_scan_it_replaced():
+    """Issue 12: warnings are joined to follow-ups by an index (linear), with the same result as
+    scanning every follow-up per warning and township, as the review did before."""
+    from monitor.report import follow_ups_by_alert
+
+    causes = [[{"alert": 1}], [{"alert": 1}, {"alert": 1}, {"alert": 2}], [{"date": "2021-10-15"}], [],
+              [{"alert": 2}, "text"], [{"alert": 3, "hazard": "gale"}]]
+    follow_ups = [{"n": n, "township_code": town, "causes": c}
+                  for n, (town, c) in enumerate((t, c) for t in (TH, BS, None) for c in causes)]
+    index = follow_ups_by_alert(follow_ups)
+    for alert_id in (1, 2, 3, 4):
+        caused = [u for u in follow_ups
+                  if any(isinstance(c, dict) and c.get("alert") == alert_id for c in u["causes"])]
+        for code in (TH, BS, None, QH):
+            assert index.get(alert_id, {}).get(code, []) == [u for u in caused if u["township_code"] == code]

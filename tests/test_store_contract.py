@@ -189,6 +189,41 @@ def test_follow_ups_open_persist_and_close(store):
     assert store.follow_up_list() == []
 
 
+def test_a_follow_up_that_persists_unchanged_is_not_written(store):
+    """Issue 12: a repeat evaluation with nothing changed writes no row (no last_seen rewrite), so
+    its transaction does not even move the change token; a changed one is written, last_seen too."""
+    fid = add_site(store)
+    row = (fid, None, "heating_season", "P1", "供暖期设备故障", "heating fault", "[]")
+    with store.write():
+        store.sync_follow_up_rows([row], at=AT)
+    with store.snapshot() as token:
+        pass
+    with store.write():
+        assert store.sync_follow_up_rows([row], at="2026-11-21T00:00:00Z") == \
+            {"new": 0, "kept": 1, "changed": 0, "closed": 0}
+    assert store.change_token() == token
+    (r,) = store.follow_up_list()
+    assert (r["since"], r["last_seen"]) == (AT, AT)
+    with store.write():
+        assert store.sync_follow_up_rows([(*row[:3], "P2", *row[4:])], at="2026-11-22T00:00:00Z")["changed"] == 1
+    (r,) = store.follow_up_list()
+    assert (r["priority"], r["since"], r["last_seen"]) == ("P2", AT, "2026-11-22T00:00:00Z")
+    assert store.change_token() != token
+
+
+def test_bookkeeping_left_uncounted_does_not_move_the_change_token(store):
+    add_site(store)
+    with store.snapshot() as token:
+        pass
+    with store.write():
+        store.log_fetch({"source": "cma", "started": AT, "finished": AT, "ok": 1})
+        store.leave_uncounted()
+    assert store.change_token() == token and store.fetch_record("cma").succeeded
+    with store.write():
+        store.log_fetch({"source": "cma", "started": AT, "finished": AT, "ok": 1})
+    assert store.change_token() != token
+
+
 def test_facility_columns_for_the_rule_engine(store):
     a = add_site(store)
     b = add_site(store, name="宝山镇 锅炉房", ref="HR-0002", households=None, blocks_heating=None, status="defect")

@@ -320,11 +320,17 @@ def _select(app: App, township, kind, status, open_only, overdue, responsible, n
     return fieldwork.select(app.existing_store(), filters, today=today), today
 
 
+LIST_ROWS = 100  # rows of the terminal table by default: rich draws about 1,500 rows a second
+
+
 @facility.command("list")
 @_filter_options
+@click.option("--limit", type=click.IntRange(min=0), metavar="N",
+              help=f"最多显示 N 行（表格默认 {LIST_ROWS} 行，--json 默认全部），0 为全部；Show at most N rows (default: "
+                   f"{LIST_ROWS} in the table, all with --json). 0 = all.")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出；Output JSON.")
 @pass_app
-def facility_list(app: App, as_json: bool, **filters):
+def facility_list(app: App, limit: int | None, as_json: bool, **filters):
     """列出设施，可筛选、排序；List facilities, filtered and sorted.
 
     \b
@@ -338,6 +344,11 @@ def facility_list(app: App, as_json: bool, **filters):
     from .. import kinds as K
 
     rows, today = _select(app, **filters)
+    total = len(rows)
+    if limit is None and not as_json:
+        limit = LIST_ROWS  # a city's 10^5 sites take minutes to draw as a table, and nobody reads them there
+    if limit:
+        rows = rows[:limit]
     if as_json:
         echo_json(rows)
         return
@@ -352,6 +363,9 @@ def facility_list(app: App, as_json: bool, **filters):
                     r["responsible"], r["households"], due]
                    + ([f"{r['distance_km']:.2f}"] if near else []))
     table(f"设施 Facilities ({len(rows)})", columns, out)
+    if len(rows) < total:
+        click.echo(f"显示 {len(rows)} / 共 {total} 项 showing {len(rows)} of {total}; --limit N (0 = all) or --json "
+                   "for more, or narrow with --township/--kind/--status")
 
 
 @facility.command("export")

@@ -136,7 +136,9 @@ def followups(ctx: click.Context, township, district, kind, priorities, new, clo
         else:
             _print(app, rows, outcome, town, new, closed, limit, who=who, seen=seen)
     if mark_seen:
-        store.set_meta(SEEN + who, outcome.at)
+        with store.write():
+            store.set_meta(SEEN + who, outcome.at)
+            store.leave_uncounted()  # a viewer's mark is no input of the evaluation
         if not (as_json or as_csv):
             click.echo(f"已标记为已读 marked seen for {who}: up to {clock.local(outcome.at, app.config.timezone)}")
 
@@ -233,9 +235,12 @@ def _print(app: App, rows: list[dict], outcome, town, new: bool, closed: bool, l
     tz = app.config.timezone
     c = console()
     prev = clock.local(outcome.previous, tz) if outcome.previous else "none 无"
+    what_changed = ("此后数据、日期、生效预警和规则均无变化，未重新评估 nothing changed since (data, date, warnings in "
+                    "force, rules): not evaluated again" if outcome.skipped else
+                    f"this evaluation: new 新增 {outcome.new}, closed 已关闭 {outcome.closed}, changed 有变化 "
+                    f"{outcome.changed}")
     c.print(f"评估时间 evaluated at {clock.local(outcome.at, tz)} (previous 上次 {prev}): {outcome.follow_ups} open 待跟进 "
-            f"— this evaluation: new 新增 {outcome.new}, closed 已关闭 {outcome.closed}, changed 有变化 "
-            f"{outcome.changed}; active warnings 生效预警 {outcome.active_alerts}",
+            f"— {what_changed}; active warnings 生效预警 {outcome.active_alerts}",
             markup=False, highlight=False, soft_wrap=True)
     what = "待跟进 Follow-ups"
     if new or closed:

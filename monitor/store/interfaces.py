@@ -19,6 +19,10 @@ The transaction contract (`Transactions`), the same on both engines:
   row update per transaction, visible to every connection and engine-neutral (`PRAGMA
   data_version` is per connection and SQLite-only; a max(id) tuple misses updates in place).
   SQLite adds its data_version to the token, which also sees commits that bypass `write()`.
+- `leave_uncounted()`: inside `write()`, says this transaction changed only bookkeeping that
+  nothing derived reads (the fetch_log row of a fetch that stored nothing new, the map's record
+  of what it drew): the change count is not bumped, so a refresh with nothing new does not make
+  the next evaluation redo its work (monitor.evaluation's inputs key).
 
 Times are UTC ISO strings; ids are integers the store assigns. Records are in `records`.
 """
@@ -39,6 +43,7 @@ class Transactions(Protocol):
     def write(self) -> AbstractContextManager[Any]: ...
     def snapshot(self) -> AbstractContextManager[Hashable]: ...
     def change_token(self) -> Hashable: ...
+    def leave_uncounted(self) -> None: ...
     def close(self) -> None: ...
 
 

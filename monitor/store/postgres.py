@@ -360,11 +360,12 @@ class PostgresStore(Store):
             return
         try:
             self.conn.execute("BEGIN")
+            self._uncounted = False  # leave_uncounted() (the SQLite engine's) sets it
             try:
                 self.conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
                 yield self
                 wrote = self.conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()[0]
-                if wrote and self._counts_changes():
+                if wrote and not self._uncounted and self._counts_changes():
                     self.conn.execute(_BUMP_CHANGES)
             except BaseException:
                 self._rollback()

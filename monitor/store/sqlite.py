@@ -362,6 +362,7 @@ class Store(HouseholdTables):
         self.busy_timeout_ms = busy_timeout_ms
         self._db = None
         self._meta_ready = False
+        self._uncounted = False  # this write() changed only bookkeeping (see leave_uncounted)
 
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_ms: int = 30_000, migrate: bool = True) -> "Store":
@@ -446,10 +447,11 @@ class Store(HouseholdTables):
                               code="SQLITE_READONLY", busy_timeout_ms=self.busy_timeout_ms)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
+            self._uncounted = False
             try:
                 before = self.conn.total_changes
                 yield self
-                if self.conn.total_changes != before and self._counts_changes():  # it wrote something
+                if self.conn.total_changes != before and not self._uncounted and self._counts_changes():
                     self.conn.execute(_BUMP_CHANGES)
             except BaseException:
                 self._rollback()
@@ -460,6 +462,12 @@ class Store(HouseholdTables):
             if _code(e) in _ENVIRONMENT:  # the disk, the lock, permissions: not a bug to trace
                 raise _translated(e, self.path, busy_timeout_ms=self.busy_timeout_ms) from e
             raise
+
+    def leave_uncounted(self) -> None:
+        """Inside `write()`: this transaction changed only bookkeeping that nothing derived reads
+        (a fetch_log row for a fetch that stored nothing new, the map's own record), so it does not
+        move the change token and does not make the next evaluation redo its work."""
+        self._uncounted = True
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:
@@ -592,21 +600,21 @@ class Store(HouseholdTables):
     # --- facilities --------------------------------------------------------------------------
 
     def insert_facilities(self, rows: Sequence[dict], *, at: str, by: str, note: str) -> list[int]:
-        """Insert facilities and one history row each recording their initial status."""
+        """Insert facilities and one history row each recording their initial status (one
+        set-based INSERT ... SELECT over the new ids, not a Python row per facility)."""
         cols = ("id",) + FACILITY_COLUMNS + ("ref",)
         sql = f"INSERT INTO facilities ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         cur = self.conn.cursor()
-        with self.write():  # the ids are chosen and used in one transaction
+        with self.write():  # the ids are chosen and used in one transaction, the history with them
             first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM facilities").fetchone()[0]
             ids = list(range(first, first + len(rows)))
             stamps = {"created": at, "updated": at}
             cur.executemany(sql, ((i, *(stamps[c] if c in stamps else r.get(c) for c in cols[1:]))
                                   for i, r in zip(ids, rows)))
-        cur.executemany(
-            "INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected, due)"
-            " VALUES (?, ?, ?, NULL, ?, ?, ?, ?)",
-            [(i, at, by, r["status"], note, r.get("last_inspected"), r.get("due")) for i, r in zip(ids, rows)],
-        )
+            if ids:
+                cur.execute("INSERT INTO status_history (facility_id, at, by, old_status, new_status, note, inspected,"
+                            " due) SELECT id, ?, ?, NULL, status, ?, last_inspected, due FROM facilities"
+                            " WHERE id BETWEEN ? AND ? ORDER BY id", (at, by, note, ids[0], ids[-1]))
         return ids
 
     def max_facility_id(self) -> int:
@@ -941,12 +949,13 @@ class Store(HouseholdTables):
         only that facility's follow-ups (`current` then holds only its rows).
 
         `current`: (facility_id, township, rule, priority, reason, reason_en, causes JSON) tuples,
-        keyed by (facility_id, township, rule). One that persists keeps its `since` (and is
-        rewritten only if its priority, reason or causes changed); a new one opens with since =
-        `at`; an open one no longer in `current` is closed at `at`, never deleted. Every open one
-        gets last_seen = `at`. The stored rows are streamed past an index of `current` (whose
-        strings are shared between follow-ups of the same case), so memory stays near the size
-        of `current` and a million follow-ups take seconds.
+        keyed by (facility_id, township, rule). One that persists keeps its `since` and is not
+        written at all unless its priority, reason or causes changed (then last_seen = `at` too);
+        a new one opens with since = last_seen = `at`; an open one no longer in `current` is closed
+        at `at`, never deleted. So a repeat with nothing changed writes no row (when the rules were
+        last evaluated is `meta.evaluated_at`). The stored rows are streamed past an index of
+        `current` (whose strings are shared between follow-ups of the same case), so memory stays
+        near the size of `current` and a million follow-ups take seconds.
         """
         rows = current if isinstance(current, list) else list(current)
         index = {(r[0], r[1], r[2]): i for i, r in enumerate(rows)}
@@ -968,12 +977,10 @@ class Store(HouseholdTables):
                 kept += 1
                 r = rows[i]
                 if r[3] != priority or r[4] != reason or r[5] != reason_en or r[6] != causes:
-                    updates.append((r[3], r[4], r[5], r[6], id_))
+                    updates.append((r[3], r[4], r[5], r[6], at, id_))
         cur.executemany("UPDATE follow_ups SET closed = ? WHERE id = ?", closes)
-        cur.executemany("UPDATE follow_ups SET priority = ?, reason = ?, reason_en = ?, causes = ? WHERE id = ?",
-                        updates)
-        cur.execute("UPDATE follow_ups SET last_seen = ? WHERE closed IS NULL" + one,
-                    (at, facility_id) if one else (at,))
+        cur.executemany("UPDATE follow_ups SET priority = ?, reason = ?, reason_en = ?, causes = ?, last_seen = ?"
+                        " WHERE id = ?", updates)
         cur.executemany("INSERT INTO follow_ups (facility_id, township, rule, priority, reason, reason_en, causes,"
                         " since, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         ((*r, at, at) for i, r in enumerate(rows) if not seen[i]))
