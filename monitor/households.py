@@ -27,6 +27,8 @@ from pathlib import Path
 from . import clock
 from .errors import DataError, UsageError
 from .facilities import clean_text, parse_date_field
+from .inventory import ImportCounts as HouseholdImport  # the same counts as a facility import
+from .inventory import Rollback as _Rollback
 
 VILLAGES_FILE = Path(__file__).resolve().parent.parent / "geodata" / "huairou_villages.csv"
 
@@ -178,24 +180,6 @@ def normalise(row: dict) -> dict:
     return rec
 
 
-@dataclass
-class HouseholdImport:
-    dry_run: bool = False
-    rows: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problem_count: int = 0
-    problems: list[str] = field(default_factory=list)
-    by_township: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def count(self) -> int:
-        return self.added + self.updated
-
-
-class _Rollback(Exception):
-    pass
 
 
 _REPLACED = ("village_code", "village", "township", "heating", "contact", "phone", "notes") + FLAGS

@@ -83,14 +83,13 @@ PROBLEMS_SHOWN = 20
 
 
 @dataclass
-class FacilityImport:
-    """What a facility import did (or, with `dry_run`, would do)."""
+class ImportCounts:
+    """What an import of a register (facilities, households) did, or with `dry_run` would do."""
     dry_run: bool = False
     rows: int = 0
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    duplicates: int = 0       # rows refused as repeats of a facility (counted in `problem_count`)
     problem_count: int = 0
     problems: list[str] = field(default_factory=list)  # the first PROBLEMS_SHOWN, each naming its row
     by_township: dict[str, int] = field(default_factory=dict)  # added and updated, by township code
@@ -100,8 +99,13 @@ class FacilityImport:
         return self.added + self.updated
 
 
-class _Rollback(Exception):
-    """Raised inside the import's transaction to undo it (a dry run, or a refused file)."""
+@dataclass
+class FacilityImport(ImportCounts):
+    duplicates: int = 0       # rows refused as repeats of a facility (counted in `problem_count`)
+
+
+class Rollback(Exception):
+    """Raised inside an import's transaction to undo it (a dry run, or a refused file)."""
 
 
 def import_facilities(store: Store, config: Config, path: Path, *, crs: str | None = None,
@@ -142,8 +146,8 @@ def import_facilities(store: Store, config: Config, path: Path, *, crs: str | No
             if result.rows == 0:
                 raise DataError(f"{path}: 没有可导入的行；no rows to import")
             if result.problem_count or dry_run:
-                raise _Rollback
-    except _Rollback:
+                raise Rollback
+    except Rollback:
         pass
     if result.problem_count and not dry_run:
         raise DataError(f"{path}: {result.problem_count} 行有问题，未导入任何数据；{result.problem_count} bad "
