@@ -144,6 +144,7 @@ def test_clicking_a_township_followup_fits_the_township(opened):
     page.evaluate("monitorMap.map.setView([40.3, 116.4], 8)")
     before = view(page)
     page.locator('#mm-panel ul[data-priority="P2"] button', has_text="汤河口镇 全镇").click()
+    page.wait_for_function("monitorMap.map.getZoom() > 8", timeout=10_000)  # the fit may be animated
     after = view(page)
     assert after != before and after[0] > 8
 
